@@ -1,0 +1,12 @@
+// A driver going on or off duty: Postgres keeps the choice (it survives a lost Redis shard), the
+// driver's Redis record makes it effective at once, and an OFFLINE driver leaves search at once.
+import type { Services } from '../app.ts';
+import type { DriverDuty } from '../generated/prisma/enums.ts';
+import type { DriverProfile } from '../registry/registry.ts';
+
+export async function setDriverStatus(services: Services, driverId: string, status: DriverDuty): Promise<DriverProfile> {
+  const profile = await services.registry.setDuty(driverId, status);
+  await services.locations.setDuty(driverId, status);
+  if (status === 'OFFLINE') await services.dispatcher.driverUnavailable(driverId);
+  return profile;
+}

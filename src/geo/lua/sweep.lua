@@ -1,0 +1,14 @@
+-- Bounded removal of drivers not heard from within the liveness window, so memory does not grow
+-- with churn. Redis deletes a sorted set or hash when its last member goes, so a region whose
+-- drivers all left leaves no keys behind.
+-- KEYS[1] geo:{<region>}, KEYS[2] seen:{<region>}, KEYS[3] meta:{<region>}
+-- ARGV[1] liveness window (ms), ARGV[2] most members to remove in this call
+-- Returns the number removed.
+local t = redis.call('TIME')
+local cutoff = t[1] * 1000 + math.floor(t[2] / 1000) - tonumber(ARGV[1])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. cutoff, 'LIMIT', 0, tonumber(ARGV[2]))
+if #stale == 0 then return 0 end
+redis.call('ZREM', KEYS[1], unpack(stale))
+redis.call('ZREM', KEYS[2], unpack(stale))
+redis.call('HDEL', KEYS[3], unpack(stale))
+return #stale

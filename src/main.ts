@@ -1,0 +1,61 @@
+// `npm start`: runs one API instance with working local defaults. With no configuration it
+// creates and migrates the database, starts local redis-server shards (stopped with the server),
+// and serves GraphiQL on http://localhost:4000/graphql.
+import { closeServices, createServices } from './app.ts';
+import { loadConfig, type Config } from './config.ts';
+import { ensureDatabase, migrate } from './db/migrate.ts';
+import { createLogger } from './logger.ts';
+import { startLocalRedis, type LocalRedis } from './redis/local-servers.ts';
+import { startServer } from './server.ts';
+
+function fail(message: string): never {
+  console.error(`ridematch: ${message}`);
+  process.exit(1);
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  fail((err as Error).message);
+}
+const log = createLogger(config.logLevel);
+if (config.jwtSecretIsDevDefault) log.warn('JWT_SECRET is not set: using the development secret (refused in production)');
+
+let localShards: LocalRedis[] = [];
+try {
+  if (!config.redisShards) {
+    localShards = await startLocalRedis(config.localRedisShardCount);
+    config.redisShards = localShards.map((s, i) => ({ name: `local-${i + 1}`, url: s.url }));
+    log.info(`started ${localShards.length} local Redis shards: ${localShards.map((s) => s.url).join(' ')}`);
+  }
+  if (await ensureDatabase(config.databaseUrl)) log.info('created the database');
+  const migrated = await migrate(config.databaseUrl, { log: (line) => log.info(line) });
+  if (migrated.applied.length) log.info(`applied ${migrated.applied.length} migration(s)`);
+} catch (err) {
+  await Promise.all(localShards.map((s) => s.stop()));
+  fail((err as Error).message);
+}
+
+const services = await createServices(config, log).catch(async (err) => {
+  await Promise.all(localShards.map((s) => s.stop()));
+  return fail((err as Error).message);
+});
+const server = await startServer(services);
+log.info(`Ridematch is up: GraphiQL http://localhost:${server.port}/graphql (WebSocket ws://localhost:${server.port}/graphql)`);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) {
+    log.warn(`${signal} again: exiting now`);
+    process.exit(1);
+  }
+  stopping = true;
+  log.info(`${signal}: shutting down`);
+  await server.close();
+  await closeServices(services);
+  await Promise.all(localShards.map((s) => s.stop()));
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

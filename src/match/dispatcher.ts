@@ -1,0 +1,610 @@
+// The ride state machine. Postgres is the source of truth and the arbiter: every transition of a
+// ride starts by locking its row, so a decline, an accept, a cancel and a round timeout of the
+// same ride happen one after another, never interleaved. Redis holds the fast paths (search,
+// reservations, claim CAS); events are published only after the Postgres commit.
+//
+//   requestRide ─▶ SEARCHING ─▶ round 1..R: offers to the N nearest eligible drivers
+//        accept (first wins) ─▶ ASSIGNED ─▶ COMPLETED (driver) | CANCELLED (rider)
+//        every offer declined / round timed out ─▶ next round (wider radius, new drivers)
+//        rounds exhausted ─▶ NO_DRIVERS_AVAILABLE          rider cancels ─▶ CANCELLED
+//
+// The round timer is durable: Ride.nextCheckAt says when a dispatcher must look at a SEARCHING
+// ride again; every instance polls due rides with FOR UPDATE SKIP LOCKED, so when the instance
+// that started a ride dies another one carries it on (a CHECK constraint keeps every SEARCHING
+// ride scheduled).
+import { randomUUID } from 'node:crypto';
+import type { MatchPolicy } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import { badInput, DomainError, notFound } from '../errors.ts';
+import type { Prisma, Ride, RideOffer } from '../generated/prisma/client.ts';
+import type { CarType, PaymentMethod } from '../generated/prisma/enums.ts';
+import { MAX_GEO_LATITUDE } from '../geo/cells.ts';
+import type { Candidate, LocationIndex } from '../geo/location-index.ts';
+import type { Logger } from '../logger.ts';
+import type { Events, RevokeReason } from '../pubsub.ts';
+import type { DriverStates } from './driver-state.ts';
+import type { RideClaims } from './ride-claims.ts';
+import { toRideView, type LatLng, type RideView } from './ride-view.ts';
+
+type Tx = Prisma.TransactionClient;
+type Effect = () => Promise<unknown>;
+
+export interface RequestRideInput {
+  pickup: LatLng;
+  dropoff: LatLng;
+  carType: CarType;
+  paymentMethod: PaymentMethod;
+  minDriverRating?: number | null;
+}
+
+export interface OfferView {
+  ride: RideView;
+  pickupDistanceKm: number;
+  expiresAt: Date;
+  round: number;
+}
+
+export type AcceptResult =
+  | { kind: 'assigned'; ride: RideView; driverId: string }
+  | { kind: 'taken'; rideId: string }
+  | { kind: 'not-found'; rideId: string }
+  | { kind: 'expired'; rideId: string };
+
+export type DeclineResult = { kind: 'declined'; rideId: string } | { kind: 'not-found'; rideId: string } | { kind: 'expired'; rideId: string };
+
+/** Types of RideEvent rows: the ride's history, for time-to-match and acceptance analytics. */
+export const RideEventType = {
+  REQUESTED: 'REQUESTED',
+  ROUND_STARTED: 'ROUND_STARTED',
+  ROUND_EMPTY: 'ROUND_EMPTY',
+  OFFER_DECLINED: 'OFFER_DECLINED',
+  OFFER_EXPIRED: 'OFFER_EXPIRED',
+  ASSIGNED: 'ASSIGNED',
+  CANCELLED: 'CANCELLED',
+  ASSIGNMENT_CANCELLED: 'ASSIGNMENT_CANCELLED',
+  NO_DRIVERS_AVAILABLE: 'NO_DRIVERS_AVAILABLE',
+  COMPLETED: 'COMPLETED',
+} as const;
+
+/** Each round's search starts at this radius and doubles up to the round's radius. */
+const FIRST_SEARCH_RADIUS_KM = 0.5;
+/** How long the instance that creates a ride has to start round 1 before the pollers may. */
+const FIRST_ROUND_GRACE_MS = 2_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const TX_OPTIONS = { maxWait: 10_000, timeout: 15_000 };
+
+export function validateRideId(rideId: string): void {
+  if (!UUID.test(rideId)) throw badInput('rideId', 'must be a ride id (UUID)');
+}
+
+function validatePoint(field: string, p: LatLng): void {
+  if (!Number.isFinite(p.lat) || Math.abs(p.lat) > MAX_GEO_LATITUDE) {
+    throw badInput(`${field}.lat`, `must be within ±${MAX_GEO_LATITUDE.toFixed(5)}`);
+  }
+  if (!Number.isFinite(p.lng) || Math.abs(p.lng) > 180) throw badInput(`${field}.lng`, 'must be within ±180');
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  return e?.code === 'P2002' || e?.cause?.code === '23505' || /23505|unique constraint/i.test(e?.message ?? '');
+}
+
+export interface DispatcherDeps {
+  db: Db;
+  locations: LocationIndex;
+  drivers: DriverStates;
+  claims: RideClaims;
+  events: Events;
+  policy: MatchPolicy;
+  driverTtlMs: number;
+  log: Logger;
+}
+
+export class Dispatcher {
+  private readonly db: Db;
+  private readonly policy: MatchPolicy;
+  private readonly log: Logger;
+  private poller: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.db = deps.db;
+    this.policy = deps.policy;
+    this.log = deps.log;
+  }
+
+  // ── Rider ────────────────────────────────────────────────────────────────────────────────────
+
+  /** Creates the ride (SEARCHING) and runs its first round before answering. */
+  async requestRide(riderId: string, input: RequestRideInput): Promise<RideView> {
+    validatePoint('pickup', input.pickup);
+    validatePoint('dropoff', input.dropoff);
+    const minRating = input.minDriverRating ?? null;
+    if (minRating !== null && !(minRating >= 0 && minRating <= 5)) throw badInput('minDriverRating', 'must be between 0 and 5');
+
+    const id = randomUUID();
+    await this.db.$transaction([
+      this.db.ride.create({
+        data: {
+          id,
+          riderId,
+          pickupLat: input.pickup.lat,
+          pickupLng: input.pickup.lng,
+          dropoffLat: input.dropoff.lat,
+          dropoffLng: input.dropoff.lng,
+          carType: input.carType,
+          paymentMethod: input.paymentMethod,
+          minDriverRating: minRating,
+          nextCheckAt: new Date(Date.now() + FIRST_ROUND_GRACE_MS),
+        },
+      }),
+      this.db.rideEvent.create({ data: { rideId: id, type: RideEventType.REQUESTED } }),
+    ]);
+    // If this fails (or the process dies), the pollers start round 1 after the grace period.
+    await this.track(this.advance(id, { force: true })).catch((err) => this.log.error(`ride ${id}: first round failed`, err));
+    return toRideView(await this.db.ride.findUniqueOrThrow({ where: { id } }));
+  }
+
+  async cancel(riderId: string, rideId: string): Promise<RideView> {
+    validateRideId(rideId);
+    const effects: Effect[] = [];
+    const ride = await this.db.$transaction(async (tx) => {
+      const ride = await this.lockRide(tx, rideId);
+      if (!ride) throw notFound('ride', rideId);
+      if (ride.riderId !== riderId) throw new DomainError('FORBIDDEN', 'only the rider who requested a ride can cancel it');
+      if (ride.status === 'CANCELLED') return ride;
+      if (ride.status !== 'SEARCHING' && ride.status !== 'ASSIGNED') {
+        throw new DomainError('INVALID_STATE', `ride is already ${ride.status}`);
+      }
+      const now = new Date();
+      const updated = await tx.ride.update({
+        where: { id: rideId },
+        data: { status: 'CANCELLED', endedAt: now, nextCheckAt: null, endReason: 'cancelled by rider', version: { increment: 1 } },
+      });
+      if (ride.status === 'SEARCHING') {
+        const live = await this.endLiveOffers(tx, rideId, 'REVOKED', now);
+        await tx.rideEvent.create({ data: { rideId, type: RideEventType.CANCELLED, round: ride.round } });
+        effects.push(...live.map((o) => () => this.revoke(o.driverId, rideId, 'CANCELLED')));
+      } else {
+        await tx.rideEvent.create({ data: { rideId, type: RideEventType.ASSIGNMENT_CANCELLED, driverId: ride.driverId } });
+        // The assigned driver hears it on their offers feed and becomes available again.
+        effects.push(() => this.revoke(ride.driverId!, rideId, 'CANCELLED'));
+      }
+      effects.push(() => this.deps.claims.close(rideId));
+      effects.push(() => this.publishRide(updated));
+      return updated;
+    }, TX_OPTIONS);
+    await this.run(effects);
+    return toRideView(ride);
+  }
+
+  // ── Driver ───────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * First valid accept wins. Redis answers races in one round trip (claim.lua); the winner's
+   * claim is then confirmed in Postgres, which refuses a second assignment by constraint. If
+   * Postgres refuses or fails, the Redis claim is undone.
+   */
+  async accept(driverId: string, rideId: string): Promise<AcceptResult> {
+    validateRideId(rideId);
+    const verdict = await this.deps.claims.claim(rideId, driverId);
+    switch (verdict) {
+      case 'TAKEN':
+        return { kind: 'taken', rideId };
+      case 'EXPIRED':
+        return { kind: 'expired', rideId };
+      case 'CLOSED':
+      case 'NOT_OFFERED':
+        return this.explainMissingOffer(driverId, rideId);
+      case 'WON':
+      case 'MISSING':
+        break;
+    }
+    const effects: Effect[] = [];
+    let result: AcceptResult;
+    try {
+      result = await this.db.$transaction((tx) => this.confirmAssignment(tx, rideId, driverId, effects), TX_OPTIONS);
+    } catch (err) {
+      if (verdict === 'WON') await this.deps.claims.unclaim(rideId, driverId, 'OPEN').catch(() => {});
+      if (err instanceof DomainError) throw err;
+      if (isUniqueViolation(err)) throw new DomainError('INVALID_STATE', 'you already have an active ride');
+      this.log.error(`ride ${rideId}: recording the assignment failed`, err);
+      throw new DomainError('RETRYABLE', 'the assignment could not be recorded; nothing changed, try again');
+    }
+    if (verdict === 'WON' && result.kind !== 'assigned') effects.push(() => this.syncClaimRecord(rideId, driverId));
+    await this.run(effects);
+    return result;
+  }
+
+  async decline(driverId: string, rideId: string): Promise<DeclineResult> {
+    validateRideId(rideId);
+    return this.endOffer(driverId, rideId, 'DECLINED');
+  }
+
+  /** The assigned driver finished the ride: it is COMPLETED and the driver available again. */
+  async complete(driverId: string, rideId: string): Promise<RideView> {
+    validateRideId(rideId);
+    const effects: Effect[] = [];
+    const ride = await this.db.$transaction(async (tx) => {
+      const ride = await this.lockRide(tx, rideId);
+      if (!ride) throw notFound('ride', rideId);
+      if (ride.driverId !== driverId) throw new DomainError('FORBIDDEN', 'only the assigned driver can complete a ride');
+      if (ride.status === 'COMPLETED') return ride;
+      if (ride.status !== 'ASSIGNED') throw new DomainError('INVALID_STATE', `ride is ${ride.status}`);
+      const updated = await tx.ride.update({
+        where: { id: rideId },
+        data: { status: 'COMPLETED', endedAt: new Date(), version: { increment: 1 } },
+      });
+      await tx.rideEvent.create({ data: { rideId, type: RideEventType.COMPLETED, driverId } });
+      effects.push(() => this.deps.drivers.release(driverId, rideId), () => this.publishRide(updated));
+      return updated;
+    }, TX_OPTIONS);
+    await this.run(effects);
+    return toRideView(ride);
+  }
+
+  /** The driver went OFFLINE (or silent): every live offer they hold is revoked and its ride moves on. */
+  async driverUnavailable(driverId: string): Promise<void> {
+    const offers = await this.db.rideOffer.findMany({ where: { driverId, status: 'OFFERED' }, select: { rideId: true } });
+    await Promise.all(offers.map((o) => this.endOffer(driverId, o.rideId, 'EXPIRED')));
+  }
+
+  /** The driver's live offers: what their feed pushed, readable again after a reconnect. */
+  async liveOffers(driverId: string): Promise<OfferView[]> {
+    const offers = await this.db.rideOffer.findMany({
+      where: { driverId, status: 'OFFERED', expiresAt: { gt: new Date() }, ride: { status: 'SEARCHING' } },
+      include: { ride: true },
+      orderBy: { sentAt: 'asc' },
+    });
+    return offers.map((o) => ({ ride: toRideView(o.ride), pickupDistanceKm: o.pickupDistanceKm, expiresAt: o.expiresAt, round: o.round }));
+  }
+
+  async ride(rideId: string): Promise<RideView | null> {
+    validateRideId(rideId);
+    const row = await this.db.ride.findUnique({ where: { id: rideId } });
+    return row && toRideView(row);
+  }
+
+  /** Whether a driver ever received an offer for this ride (they may read it). */
+  async wasOffered(driverId: string, rideId: string): Promise<boolean> {
+    return (await this.db.rideOffer.count({ where: { rideId, driverId } })) > 0;
+  }
+
+  // ── Rounds ───────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Looks at one SEARCHING ride if it is due (or `force`): revokes offers of drivers who fell
+   * silent, and when the round is over (timeout, or no offer left) starts the next round or ends
+   * the ride. Rides another instance is already looking at are skipped.
+   */
+  async advance(rideId: string, opts: { force?: boolean } = {}): Promise<void> {
+    const effects: Effect[] = [];
+    const reserved: Array<{ driverId: string }> = [];
+    try {
+      await this.db.$transaction(async (tx) => {
+        const onlyIfDue = opts.force ? '' : 'AND "nextCheckAt" <= now()';
+        const locked = await tx.$queryRawUnsafe<Array<{ id: string }>>(
+          `SELECT id FROM "Ride" WHERE id = $1::uuid AND status = 'SEARCHING' ${onlyIfDue} FOR UPDATE SKIP LOCKED`,
+          rideId,
+        );
+        if (locked.length === 0) return;
+        const ride = await tx.ride.findUniqueOrThrow({ where: { id: rideId } });
+        const now = Date.now();
+        const live = await tx.rideOffer.findMany({ where: { rideId, status: 'OFFERED' } });
+
+        const silent = await this.silentDrivers(live, now);
+        if (silent.length > 0) {
+          await this.expireOffers(tx, rideId, silent, new Date(now), effects);
+        }
+        const remaining = live.filter((o) => !silent.includes(o));
+        const roundOver =
+          ride.round === 0 || remaining.length === 0 || (ride.roundEndsAt !== null && ride.roundEndsAt.getTime() <= now);
+        if (!roundOver) {
+          await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: this.nextCheck(ride.roundEndsAt!, now) } });
+          return;
+        }
+        await this.expireOffers(tx, rideId, remaining, new Date(now), effects);
+        await this.startNextRound(tx, ride, now, effects, reserved);
+      }, TX_OPTIONS);
+    } catch (err) {
+      // Nothing was committed: give back what this attempt reserved. The ride stays due.
+      await Promise.all(reserved.map((r) => this.deps.drivers.release(r.driverId, rideId).catch(() => {})));
+      throw err;
+    }
+    await this.run(effects);
+  }
+
+  private async startNextRound(tx: Tx, ride: Ride, now: number, effects: Effect[], reserved: Array<{ driverId: string }>): Promise<void> {
+    const previous = await tx.rideOffer.findMany({ where: { rideId: ride.id }, select: { driverId: true } });
+    const exclude = new Set(previous.map((o) => o.driverId));
+    let round = ride.round;
+    let lastRadius = 0;
+    while (round < this.policy.maxRounds) {
+      round += 1;
+      const radiusKm = this.radiusForRound(round);
+      lastRadius = radiusKm;
+      const expiresAt = new Date(now + this.policy.roundTimeoutMs);
+      const picked = await this.pickDrivers(ride, radiusKm, exclude, expiresAt);
+      reserved.push(...picked);
+      if (picked.length === 0) {
+        // Nobody to offer to at this radius: widen at once rather than wait out an empty round.
+        await tx.rideEvent.create({ data: { rideId: ride.id, type: RideEventType.ROUND_EMPTY, round, detail: `radius ${radiusKm} km` } });
+        continue;
+      }
+      const offers = picked.map((c) => ({
+        id: randomUUID(),
+        rideId: ride.id,
+        driverId: c.driverId,
+        round,
+        pickupDistanceKm: c.distanceKm,
+        sentAt: new Date(now),
+        expiresAt,
+      }));
+      await tx.rideOffer.createMany({ data: offers });
+      const updated = await tx.ride.update({
+        where: { id: ride.id },
+        data: { round, roundEndsAt: expiresAt, nextCheckAt: this.nextCheck(expiresAt, now) },
+      });
+      await tx.rideEvent.create({
+        data: { rideId: ride.id, type: RideEventType.ROUND_STARTED, round, detail: `radius ${radiusKm} km, ${offers.length} offers` },
+      });
+      const view = toRideView(updated);
+      effects.push(async () => {
+        // The claim record must exist before any driver can see the offer.
+        const status = await this.deps.claims.open(ride.id, offers);
+        if (status !== 'OPEN') return;
+        await Promise.all(
+          offers.map((o) =>
+            this.deps.events.publishOffer(o.driverId, {
+              kind: 'offer',
+              ride: view,
+              pickupDistanceKm: o.pickupDistanceKm,
+              expiresAt: o.expiresAt,
+              round: o.round,
+            }),
+          ),
+        );
+        await this.publishRide(updated);
+      });
+      return;
+    }
+    const everOffered = exclude.size > 0;
+    const reason = everOffered
+      ? `no driver accepted in ${this.policy.maxRounds} round(s)`
+      : `no available driver within ${lastRadius || this.radiusForRound(this.policy.maxRounds)} km`;
+    const ended = await tx.ride.update({
+      where: { id: ride.id },
+      data: { status: 'NO_DRIVERS_AVAILABLE', round, endedAt: new Date(now), nextCheckAt: null, endReason: reason, version: { increment: 1 } },
+    });
+    await tx.rideEvent.create({ data: { rideId: ride.id, type: RideEventType.NO_DRIVERS_AVAILABLE, round, detail: reason } });
+    effects.push(() => this.deps.claims.close(ride.id), () => this.publishRide(ended));
+  }
+
+  /** The nearest eligible drivers at this radius, each reserved for this ride (nearest first). */
+  private async pickDrivers(ride: Ride, radiusKm: number, exclude: Set<string>, expiresAt: Date): Promise<Candidate[]> {
+    const wanted = this.policy.batchSize;
+    const picked: Candidate[] = [];
+    for (let attempt = 0; attempt < 3 && picked.length < wanted; attempt++) {
+      const limit = (wanted - picked.length) * 2 + 3;
+      const candidates = await this.deps.locations.search({
+        lat: ride.pickupLat,
+        lng: ride.pickupLng,
+        startRadiusKm: Math.min(FIRST_SEARCH_RADIUS_KM, radiusKm),
+        maxRadiusKm: radiusKm,
+        limit,
+        carType: ride.carType,
+        paymentMethod: ride.paymentMethod,
+        minRating: ride.minDriverRating,
+        exclude,
+      });
+      for (const c of candidates) exclude.add(c.driverId);
+      let queue = candidates;
+      while (queue.length > 0 && picked.length < wanted) {
+        const batch = queue.slice(0, wanted - picked.length);
+        queue = queue.slice(batch.length);
+        const ok = await Promise.all(
+          batch.map((c) => this.deps.drivers.reserve(c.driverId, ride.id, expiresAt.getTime()).catch(() => false)),
+        );
+        batch.forEach((c, i) => ok[i] && picked.push(c));
+      }
+      if (candidates.length < limit) break; // the area has no more drivers that fit
+    }
+    return picked.sort((a, b) => a.distanceKm - b.distanceKm);
+  }
+
+  radiusForRound(round: number): number {
+    const { radiusStartKm, radiusStepKm, radiusCapKm } = this.policy;
+    return Math.min(radiusCapKm, radiusStartKm + radiusStepKm * (round - 1));
+  }
+
+  /** Next look at a searching ride: the round's end, or earlier to catch drivers who fell silent. */
+  private nextCheck(roundEndsAt: Date, now: number): Date {
+    const silenceCheck = now + Math.max(this.policy.pollMs, this.deps.driverTtlMs / 2);
+    return new Date(Math.min(roundEndsAt.getTime(), silenceCheck));
+  }
+
+  private async silentDrivers(live: RideOffer[], now: number): Promise<RideOffer[]> {
+    if (live.length === 0) return [];
+    const seen = await this.deps.drivers.lastSeen(live.map((o) => o.driverId)).catch(() => null);
+    if (!seen) return []; // cannot tell: let the round run its course
+    return live.filter((o) => {
+      const at = seen.get(o.driverId);
+      return at === null || at === undefined || at < now - this.deps.driverTtlMs;
+    });
+  }
+
+  private async expireOffers(tx: Tx, rideId: string, offers: RideOffer[], at: Date, effects: Effect[]): Promise<void> {
+    if (offers.length === 0) return;
+    await tx.rideOffer.updateMany({
+      where: { id: { in: offers.map((o) => o.id) }, status: 'OFFERED' },
+      data: { status: 'EXPIRED', respondedAt: at },
+    });
+    await tx.rideEvent.createMany({
+      data: offers.map((o) => ({ rideId, type: RideEventType.OFFER_EXPIRED, round: o.round, driverId: o.driverId })),
+    });
+    effects.push(() => this.deps.claims.withdraw(rideId, offers.map((o) => o.driverId)));
+    effects.push(...offers.map((o) => () => this.revoke(o.driverId, rideId, 'EXPIRED')));
+  }
+
+  // ── Claims ───────────────────────────────────────────────────────────────────────────────────
+
+  private async confirmAssignment(tx: Tx, rideId: string, driverId: string, effects: Effect[]): Promise<AcceptResult> {
+    const ride = await this.lockRide(tx, rideId);
+    if (!ride) throw notFound('ride', rideId);
+    if (ride.status === 'ASSIGNED' && ride.driverId === driverId) {
+      return { kind: 'assigned', ride: toRideView(ride), driverId }; // the winner asking again
+    }
+    const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
+    if (!offer) return { kind: 'not-found', rideId };
+    if (ride.status === 'ASSIGNED') return { kind: 'taken', rideId };
+    if (ride.status !== 'SEARCHING') return { kind: 'not-found', rideId };
+    if (offer.status === 'EXPIRED' || (offer.status === 'OFFERED' && offer.expiresAt.getTime() <= Date.now())) {
+      return { kind: 'expired', rideId };
+    }
+    if (offer.status !== 'OFFERED') return { kind: 'not-found', rideId };
+
+    const now = new Date();
+    const assigned = await tx.ride.update({
+      where: { id: rideId },
+      data: { status: 'ASSIGNED', driverId, assignedAt: now, nextCheckAt: null, version: { increment: 1 } },
+    });
+    await tx.rideOffer.update({ where: { id: offer.id }, data: { status: 'ACCEPTED', respondedAt: now } });
+    const losers = await this.endLiveOffers(tx, rideId, 'REVOKED', now);
+    await tx.rideEvent.create({ data: { rideId, type: RideEventType.ASSIGNED, round: offer.round, driverId } });
+
+    effects.push(
+      () => this.deps.claims.markTaken(rideId, driverId),
+      () => this.deps.drivers.assign(driverId, rideId),
+      ...losers.map((l) => () => this.revoke(l.driverId, rideId, 'TAKEN')),
+      () => this.publishRide(assigned),
+    );
+    return { kind: 'assigned', ride: toRideView(assigned), driverId };
+  }
+
+  /** Redis said the driver holds no (live) offer: tell "never offered / revoked" from "no such ride". */
+  private async explainMissingOffer(driverId: string, rideId: string): Promise<AcceptResult> {
+    const ride = await this.db.ride.findUnique({ where: { id: rideId }, select: { status: true, driverId: true } });
+    if (!ride) throw notFound('ride', rideId);
+    if (ride.status === 'ASSIGNED' && ride.driverId === driverId) {
+      // The claim record was rebuilt without us (shard failover) but Postgres says we won.
+      const full = await this.db.ride.findUniqueOrThrow({ where: { id: rideId } });
+      return { kind: 'assigned', ride: toRideView(full), driverId };
+    }
+    return { kind: 'not-found', rideId };
+  }
+
+  /** Makes the Redis claim record agree with Postgres after Postgres overruled a Redis WON. */
+  private async syncClaimRecord(rideId: string, driverId: string): Promise<void> {
+    const ride = await this.db.ride.findUnique({ where: { id: rideId }, select: { status: true, driverId: true } });
+    if (ride?.status === 'ASSIGNED' && ride.driverId) await this.deps.claims.markTaken(rideId, ride.driverId);
+    else if (ride?.status === 'SEARCHING') await this.deps.claims.unclaim(rideId, driverId, 'OPEN');
+    else await this.deps.claims.close(rideId);
+  }
+
+  /** Ends one driver's live offer for a ride (declined, or expired because they went away). */
+  private async endOffer(driverId: string, rideId: string, as: 'DECLINED' | 'EXPIRED'): Promise<DeclineResult> {
+    const effects: Effect[] = [];
+    let roundFinished = false;
+    const result = await this.db.$transaction(async (tx): Promise<DeclineResult> => {
+      const ride = await this.lockRide(tx, rideId);
+      if (!ride) throw notFound('ride', rideId);
+      const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
+      if (!offer || offer.status === 'DECLINED' || offer.status === 'REVOKED') return { kind: 'not-found', rideId };
+      if (offer.status === 'ACCEPTED') throw new DomainError('INVALID_STATE', 'you accepted this ride; it can no longer be declined');
+      if (offer.status === 'EXPIRED') return { kind: 'expired', rideId };
+      const now = new Date();
+      await tx.rideOffer.update({ where: { id: offer.id }, data: { status: as, respondedAt: now } });
+      await tx.rideEvent.create({
+        data: { rideId, type: as === 'DECLINED' ? RideEventType.OFFER_DECLINED : RideEventType.OFFER_EXPIRED, round: offer.round, driverId },
+      });
+      effects.push(() => this.deps.claims.withdraw(rideId, [driverId]), () => this.deps.drivers.release(driverId, rideId));
+      if (as === 'EXPIRED') effects.push(() => this.deps.events.publishOffer(driverId, { kind: 'revoked', rideId, reason: 'EXPIRED' }));
+      if (ride.status === 'SEARCHING' && (await tx.rideOffer.count({ where: { rideId, status: 'OFFERED' } })) === 0) {
+        // Everyone in the round said no: the next round starts now, not at the timeout.
+        await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: now } });
+        roundFinished = true;
+      }
+      return { kind: 'declined', rideId };
+    }, TX_OPTIONS);
+    await this.run(effects);
+    if (roundFinished) {
+      await this.track(this.advance(rideId)).catch((err) => this.log.warn(`ride ${rideId}: next round deferred to the poller`, err));
+    }
+    return result;
+  }
+
+  /** Marks every live offer of a ride (REVOKED on cancel/assignment) and returns them. */
+  private async endLiveOffers(tx: Tx, rideId: string, status: 'REVOKED', at: Date): Promise<Array<{ driverId: string }>> {
+    const live = await tx.rideOffer.findMany({ where: { rideId, status: 'OFFERED' }, select: { driverId: true } });
+    if (live.length > 0) await tx.rideOffer.updateMany({ where: { rideId, status: 'OFFERED' }, data: { status, respondedAt: at } });
+    return live;
+  }
+
+  private async lockRide(tx: Tx, rideId: string): Promise<Ride | null> {
+    const locked = await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM "Ride" WHERE id = ${rideId}::uuid FOR UPDATE`;
+    if (locked.length === 0) return null;
+    return tx.ride.findUnique({ where: { id: rideId } });
+  }
+
+  // ── Events ───────────────────────────────────────────────────────────────────────────────────
+
+  /** Frees the driver's reservation for this ride and tells them the offer is gone. */
+  private async revoke(driverId: string, rideId: string, reason: RevokeReason): Promise<void> {
+    await this.deps.drivers.release(driverId, rideId);
+    await this.deps.events.publishOffer(driverId, { kind: 'revoked', rideId, reason });
+  }
+
+  private async publishRide(row: Ride): Promise<void> {
+    const driverPosition = row.driverId && row.status === 'ASSIGNED' ? await this.deps.drivers.position(row.driverId).catch(() => null) : null;
+    await this.deps.events.publishRideUpdate({ ride: toRideView(row), at: new Date(), reason: row.endReason, driverPosition });
+  }
+
+  /**
+   * Post-commit side effects, run concurrently (each is independent and correct in any order).
+   * A failure is logged and never undoes the commit: Postgres already holds the truth, and the
+   * Redis state it would have fixed heals by expiry or on the driver's next ping.
+   */
+  private async run(effects: Effect[]): Promise<void> {
+    await Promise.all(
+      effects.map((effect) => effect().catch((err) => this.log.warn('post-commit step failed (state in Postgres is correct)', err))),
+    );
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p)).catch(() => {});
+    return p;
+  }
+
+  // ── Durable round timer ──────────────────────────────────────────────────────────────────────
+
+  /** Every instance polls for due rides; SKIP LOCKED makes each ride's round run once. */
+  startPolling(): void {
+    this.poller = setInterval(() => {
+      if (this.polling) return;
+      this.polling = this.pollOnce()
+        .then(() => {})
+        .catch((err) => this.log.warn('dispatch poll failed', err))
+        .finally(() => (this.polling = null));
+    }, this.policy.pollMs);
+    this.poller.unref();
+  }
+
+  async pollOnce(): Promise<number> {
+    const due = await this.db.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM "Ride" WHERE "nextCheckAt" <= now() ORDER BY "nextCheckAt" LIMIT 50`;
+    await Promise.all(
+      due.map((r) => this.track(this.advance(r.id)).catch((err) => this.log.warn(`ride ${r.id}: round check failed`, err))),
+    );
+    return due.length;
+  }
+
+  /** Stops polling and waits for rounds and claims already under way. */
+  async stop(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    await this.polling;
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

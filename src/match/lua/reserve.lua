@@ -1,0 +1,20 @@
+-- Reserves a driver for one ride's offer: a driver holds at most one live offer. The driver
+-- record lives on the shard that owns the driver id (see geo/lua/driver_record.lua).
+--
+-- KEYS[1] drv:{<driverId>}
+-- ARGV[1] rideId, ARGV[2] offer expiry (ms since epoch)
+-- Returns 1 when reserved (or already reserved for this ride), 0 when the driver is busy, offline,
+-- or has no record here (not heard from since this shard took over the driver).
+local r = redis.call('HMGET', KEYS[1], 'state', 'ride', 'until', 'duty')
+local state, ride, expiry, duty = r[1], r[2], tonumber(r[3]), r[4]
+if not state or duty == 'OFFLINE' then return 0 end
+if state == 'OFFERED' and ride == ARGV[1] then return 1 end
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+-- An OFFERED reservation past its expiry is free again even if nobody released it (an
+-- instance died mid-round): reservations can leak for one round at most.
+if state == 'FREE' or (state == 'OFFERED' and (not expiry or expiry <= now)) then
+  redis.call('HSET', KEYS[1], 'state', 'OFFERED', 'ride', ARGV[1], 'until', ARGV[2])
+  return 1
+end
+return 0

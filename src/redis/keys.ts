@@ -1,0 +1,27 @@
+// Every Redis key name and routing key in one place. Keys carry {hash tags} so the same scripts
+// would run unchanged under Redis Cluster (all keys of one script share a tag).
+//
+// Routing keys decide the shard (rendezvous over healthy shards, see shard-router.ts):
+//   region:<h3>  a region's driver index     driver:<id>  a driver's record     ride:<id>  a ride's claim record
+
+export const regionRoute = (region: string) => `region:${region}`;
+export const driverRoute = (driverId: string) => `driver:${driverId}`;
+export const rideRoute = (rideId: string) => `ride:${rideId}`;
+
+/** The three keys of a region's driver index, in the order the geo scripts expect them. */
+export function regionKeys(region: string): [geo: string, seen: string, meta: string] {
+  return [`geo:{${region}}`, `seen:{${region}}`, `meta:{${region}}`];
+}
+
+/** Pattern that finds every region's liveness set on a shard (for the sweeper). */
+export const SEEN_KEY_PATTERN = 'seen:{*}';
+export function regionOfSeenKey(key: string): string | null {
+  const m = /^seen:\{(.+)\}$/.exec(key);
+  return m ? m[1]! : null;
+}
+
+/** Per-driver record: out-of-order guard, region pointer, duty, dispatch state. */
+export const driverKey = (driverId: string) => `drv:{${driverId}}`;
+
+/** Per-ride claim record: status OPEN|TAKEN|CLOSED, winner, o:<driverId> -> offer expiry. */
+export const rideKey = (rideId: string) => `ride:{${rideId}}`;

@@ -1,0 +1,112 @@
+// Local redis-server processes on free ports: `npm start` uses them when REDIS_SHARDS is unset,
+// and the tests use them as real shards they can kill and restart. No persistence: a restarted
+// shard comes back empty, like a failed-over primary that lost its data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+
+export class LocalRedisError extends Error {
+  override name = 'LocalRedisError';
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPing(port: number, child: ChildProcess, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new LocalRedisError(`redis-server on port ${port} exited (${child.exitCode})`);
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
+    try {
+      await probe.connect();
+      await probe.ping();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new LocalRedisError(`redis-server on port ${port} did not answer PING`);
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      probe.disconnect();
+    }
+  }
+}
+
+export class LocalRedis {
+  private child: ChildProcess | null = null;
+
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+      { stdio: 'ignore' },
+    );
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'ENOENT'
+            ? new LocalRedisError(
+                'redis-server is not installed: install it (Debian: apt-get install redis-server) or set REDIS_SHARDS',
+              )
+            : err,
+        ),
+      );
+    });
+    await spawned;
+    this.child = child;
+    await waitForPing(this.port, child);
+  }
+
+  /** Abrupt death (SIGKILL), as in a crashed shard. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  private async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+}
+
+export async function startLocalRedis(count: number): Promise<LocalRedis[]> {
+  const servers: LocalRedis[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const server = new LocalRedis(await freePort());
+      await server.start();
+      servers.push(server);
+    }
+    return servers;
+  } catch (err) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+// The Lua scripts, loaded from their .lua files and registered on every shard client with ioredis
+// defineCommand (EVALSHA, with an automatic EVAL/reload when the server answers NOSCRIPT, e.g.
+// after a restart or SCRIPT FLUSH). The typed wrappers below are the only way code calls them.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+
+const here = import.meta.dirname;
+
+const SCRIPTS = {
+  driverRecord: { file: '../geo/lua/driver_record.lua', keys: 1 },
+  location: { file: '../geo/lua/location.lua', keys: 3 },
+  removeDrivers: { file: '../geo/lua/remove.lua', keys: 3 },
+  sweep: { file: '../geo/lua/sweep.lua', keys: 3 },
+  nearest: { file: '../geo/lua/nearest.lua', keys: 3 },
+  reserve: { file: '../match/lua/reserve.lua', keys: 1 },
+  release: { file: '../match/lua/release.lua', keys: 1 },
+  assign: { file: '../match/lua/assign.lua', keys: 1 },
+  restore: { file: '../match/lua/restore.lua', keys: 1 },
+  offer: { file: '../match/lua/offer.lua', keys: 1 },
+  claim: { file: '../match/lua/claim.lua', keys: 1 },
+  unclaim: { file: '../match/lua/unclaim.lua', keys: 1 },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+type Arg = string | number;
+
+/** A shard client with our scripts as methods: `redis.nearest(k1, k2, k3, ...args)`. */
+export type ScriptedRedis = Redis & {
+  [K in ScriptName]: (...keysThenArgs: Arg[]) => Promise<unknown>;
+};
+
+const sources = new Map<ScriptName, string>();
+
+export function scriptSource(name: ScriptName): string {
+  let source = sources.get(name);
+  if (!source) {
+    source = readFileSync(path.resolve(here, SCRIPTS[name].file), 'utf8');
+    sources.set(name, source);
+  }
+  return source;
+}
+
+export function defineScripts(redis: Redis): ScriptedRedis {
+  for (const [name, spec] of Object.entries(SCRIPTS) as Array<[ScriptName, (typeof SCRIPTS)[ScriptName]]>) {
+    redis.defineCommand(name, { numberOfKeys: spec.keys, lua: scriptSource(name) });
+  }
+  return redis as ScriptedRedis;
+}

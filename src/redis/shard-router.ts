@@ -1,0 +1,273 @@
+// Client-side sharding over independent Redis primaries (plain or Sentinel-managed).
+//
+// A key (a region, a driver, a ride) belongs to the healthy shard with the highest rendezvous
+// weight for it. When a shard goes down only the keys it owned move (to their next-ranked shard),
+// and they move back when it recovers. Location data needs no migration: drivers re-report every
+// ~10 s, so the new owner is refilled within one report interval. For one liveness window after a
+// membership change, reads also go to the previous owner (readOwners) so nobody disappears while
+// the new owner fills up; callers deduplicate.
+//
+// Failure detection is twofold: a PING health loop (down after N misses, up after one success) and
+// the commands themselves: a connection-level failure marks the shard down at once and the
+// operation is retried on the next-ranked shard, so a dying shard never surfaces as an error.
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ShardSpec } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { defineScripts, type ScriptedRedis } from './scripts.ts';
+
+export interface Shard {
+  readonly name: string;
+  readonly url: string;
+  readonly redis: ScriptedRedis;
+  healthy: boolean;
+  misses: number;
+}
+
+export interface ShardRouterOptions {
+  healthIntervalMs: number;
+  downAfterMisses: number;
+  commandTimeoutMs: number;
+  /** How long reads keep visiting a key's previous owner after ownership changed. */
+  readWindowMs: number;
+  log?: Pick<Logger, 'info' | 'warn'>;
+}
+
+interface Membership {
+  healthy: ReadonlySet<string>;
+  endedAt: number | null;
+}
+
+export class NoHealthyShardError extends Error {
+  override name = 'NoHealthyShardError';
+  constructor() {
+    super('no Redis shard is reachable');
+  }
+}
+
+/** Connection-level failures (as opposed to script or reply errors) mean "this shard is gone". */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'AbortError') return true;
+  return /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection (is )?lost/i.test(
+    err.message,
+  );
+}
+
+/** Parses `redis://host:port[/db]` and `redis+sentinel://h1:p1,h2:p2/mastername` into ioredis options. */
+export function redisOptionsFromUrl(url: string): RedisOptions {
+  if (url.startsWith('redis+sentinel://')) {
+    const rest = url.slice('redis+sentinel://'.length);
+    const slash = rest.indexOf('/');
+    const hosts = slash >= 0 ? rest.slice(0, slash) : rest;
+    const name = slash >= 0 ? rest.slice(slash + 1) : '';
+    if (!name) throw new Error(`sentinel URL ${url} names no master (redis+sentinel://h1:p1,h2:p2/mastername)`);
+    return {
+      name,
+      sentinels: hosts.split(',').map((hp) => {
+        const [host, port] = hp.split(':');
+        return { host: host || '127.0.0.1', port: Number(port || 26379) };
+      }),
+    };
+  }
+  const u = new URL(url);
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: Number(u.port || 6379),
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+  };
+}
+
+/** Options that make a dead shard fail fast instead of queueing commands behind a reconnect. */
+export function failFastOptions(commandTimeoutMs: number): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    enableAutoPipelining: true,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+    lazyConnect: true,
+  };
+}
+
+/** 32-bit FNV-1a with a murmur3 finalizer: cheap, and well spread for rendezvous weights. */
+function weight(shardName: string, key: string): number {
+  let h = 0x811c9dc5;
+  const s = `${shardName}\u0000${key}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export class ShardRouter {
+  readonly shards: Shard[];
+  private readonly byName = new Map<string, Shard>();
+  private memberships: Membership[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private readonly log: Pick<Logger, 'info' | 'warn'>;
+  private readonly listeners: Array<(shard: Shard) => void> = [];
+
+  constructor(
+    specs: ShardSpec[],
+    private readonly options: ShardRouterOptions,
+  ) {
+    if (specs.length === 0) throw new Error('at least one Redis shard is required');
+    this.log = options.log ?? { info: () => {}, warn: () => {} };
+    this.shards = specs.map((spec) => {
+      const redis = defineScripts(
+        new Redis({ ...redisOptionsFromUrl(spec.url), ...failFastOptions(options.commandTimeoutMs) }),
+      );
+      redis.on('error', () => {}); // surfaced through health checks and failed commands
+      const shard: Shard = { name: spec.name, url: spec.url, redis, healthy: false, misses: 0 };
+      this.byName.set(spec.name, shard);
+      return shard;
+    });
+    this.memberships = [{ healthy: new Set(), endedAt: null }];
+  }
+
+  /** Connects every shard (unreachable ones start as down) and starts the health loop. */
+  async start(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.redis.connect().catch(() => {})));
+    await this.checkHealth();
+    // Startup is not a membership change: nobody wrote to a "previous owner" yet.
+    this.memberships = [{ healthy: new Set(this.healthyShards().map((s) => s.name)), endedAt: null }];
+    this.timer = setInterval(() => void this.checkHealth(), this.options.healthIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await Promise.all(this.shards.map((s) => s.redis.quit().catch(() => s.redis.disconnect())));
+  }
+
+  /** Called with a shard whenever its health flips (for logging, metrics, tests). */
+  onChange(listener: (shard: Shard) => void): void {
+    this.listeners.push(listener);
+  }
+
+  healthyShards(): Shard[] {
+    return this.shards.filter((s) => s.healthy);
+  }
+
+  /** Every shard, best first, for this key (ignores health). */
+  ranked(key: string): Shard[] {
+    return [...this.shards].sort((a, b) => weight(b.name, key) - weight(a.name, key));
+  }
+
+  /** The healthy shard that owns the key now. */
+  owner(key: string, exclude: ReadonlySet<Shard> = new Set()): Shard {
+    for (const shard of this.ranked(key)) if (shard.healthy && !exclude.has(shard)) return shard;
+    throw new NoHealthyShardError();
+  }
+
+  /** The current owner plus, within the read window after a change, the previous owners (healthy only). */
+  readOwners(key: string): Shard[] {
+    this.pruneMemberships();
+    const ranked = this.ranked(key);
+    const owners: Shard[] = [];
+    for (const m of this.memberships) {
+      const shard = ranked.find((s) => m.healthy.has(s.name));
+      if (shard && shard.healthy && !owners.includes(shard)) owners.push(shard);
+    }
+    if (owners.length === 0) owners.push(this.owner(key));
+    return owners;
+  }
+
+  /**
+   * Runs a write on the key's owner; when the owner fails at the connection level it is marked
+   * down and the write goes to the next-ranked healthy shard.
+   */
+  async write<T>(key: string, op: (redis: ScriptedRedis, shard: Shard) => Promise<T>): Promise<T> {
+    const tried = new Set<Shard>();
+    for (;;) {
+      const shard = this.owner(key, tried);
+      try {
+        return await op(shard.redis, shard);
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        tried.add(shard);
+        this.markDown(shard, (err as Error).message);
+      }
+    }
+  }
+
+  /**
+   * Runs a read on every read owner of the key and returns all answers. A failing shard is marked
+   * down and replaced by the next-ranked healthy shard that was not asked yet.
+   */
+  async readAll<T>(key: string, op: (redis: ScriptedRedis, shard: Shard) => Promise<T>): Promise<T[]> {
+    const asked = new Set<Shard>();
+    const run = async (shard: Shard): Promise<T[]> => {
+      asked.add(shard);
+      try {
+        return [await op(shard.redis, shard)];
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        this.markDown(shard, (err as Error).message);
+        const next = this.ranked(key).find((s) => s.healthy && !asked.has(s));
+        return next ? run(next) : [];
+      }
+    };
+    const results = await Promise.all(this.readOwners(key).map(run));
+    return results.flat();
+  }
+
+  markDown(shard: Shard, reason: string): void {
+    if (!shard.healthy) return;
+    shard.healthy = false;
+    shard.misses = this.options.downAfterMisses;
+    this.log.warn(`shard ${shard.name} is down (${reason}); its keys move to the next-ranked shards`);
+    this.membershipChanged(shard);
+  }
+
+  private markUp(shard: Shard): void {
+    shard.misses = 0;
+    if (shard.healthy) return;
+    shard.healthy = true;
+    this.log.info(`shard ${shard.name} is up`);
+    this.membershipChanged(shard);
+  }
+
+  private membershipChanged(shard: Shard): void {
+    const now = Date.now();
+    const current = this.memberships[this.memberships.length - 1];
+    if (current) current.endedAt = now;
+    this.memberships.push({ healthy: new Set(this.healthyShards().map((s) => s.name)), endedAt: null });
+    this.pruneMemberships();
+    for (const listener of this.listeners) listener(shard);
+  }
+
+  private pruneMemberships(): void {
+    const horizon = Date.now() - this.options.readWindowMs;
+    this.memberships = this.memberships.filter((m) => m.endedAt === null || m.endedAt >= horizon);
+  }
+
+  /** One PING per shard; exported for tests that want to force a round instead of waiting. */
+  async checkHealth(): Promise<void> {
+    await Promise.all(
+      this.shards.map(async (shard) => {
+        try {
+          await shard.redis.ping();
+          this.markUp(shard);
+        } catch {
+          shard.misses += 1;
+          if (shard.healthy && shard.misses >= this.options.downAfterMisses) this.markDown(shard, 'health check');
+        }
+      }),
+    );
+  }
+
+  status(): Array<{ name: string; url: string; healthy: boolean }> {
+    return this.shards.map((s) => ({ name: s.name, url: s.url, healthy: s.healthy }));
+  }
+}

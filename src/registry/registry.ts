@@ -1,0 +1,135 @@
+// Who exists: drivers and riders, registered by an admin (no sign-up here), stored in Postgres.
+// Profiles are read on every location ping (car type, payment preference, rating go beside the
+// position in Redis), so they are cached per instance; a change on any instance invalidates the
+// caches of all instances (wired in app.ts through pub/sub).
+import { badInput } from '../errors.ts';
+import type { Db } from '../db/client.ts';
+import type { CarType, DriverDuty, PaymentPreference } from '../generated/prisma/enums.ts';
+
+export interface DriverProfile {
+  id: string;
+  name: string;
+  carType: CarType;
+  paymentPreference: PaymentPreference;
+  rating: number;
+  vehicle: string;
+  duty: DriverDuty;
+}
+
+export interface RiderProfile {
+  id: string;
+  name: string;
+}
+
+export interface DriverInput {
+  id: string;
+  name: string;
+  carType: CarType;
+  paymentPreference: PaymentPreference;
+  rating: number;
+  vehicle: string;
+}
+
+/** Ids appear in Redis keys and hash tags: keep them to a plain, bounded alphabet. */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+export function validateId(field: string, id: string): void {
+  if (!ID_PATTERN.test(id)) throw badInput(field, 'must be 1-64 characters of letters, digits, _ . : - (starting with a letter or digit)');
+}
+
+function validateText(field: string, value: string, max: number): string {
+  const trimmed = value.trim();
+  if (trimmed.length === 0 || trimmed.length > max) throw badInput(field, `must be 1-${max} characters`);
+  return trimmed;
+}
+
+interface CacheEntry<T> {
+  value: T | null;
+  expiresAt: number;
+}
+
+export class Registry {
+  private readonly drivers = new Map<string, CacheEntry<DriverProfile>>();
+  private readonly riders = new Map<string, CacheEntry<RiderProfile>>();
+  private readonly changeListeners: Array<(kind: 'driver' | 'rider', id: string) => void> = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly cacheTtlMs = 30_000,
+  ) {}
+
+  /** Told about every change made through this instance (to fan out cache invalidation). */
+  onChange(listener: (kind: 'driver' | 'rider', id: string) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /** Drops a cached profile (called when another instance changed it). */
+  invalidate(kind: 'driver' | 'rider', id: string): void {
+    (kind === 'driver' ? this.drivers : this.riders).delete(id);
+  }
+
+  async upsertDriver(input: DriverInput): Promise<DriverProfile> {
+    validateId('id', input.id);
+    const name = validateText('name', input.name, 100);
+    const vehicle = validateText('vehicle', input.vehicle, 100);
+    if (!Number.isFinite(input.rating) || input.rating < 0 || input.rating > 5) {
+      throw badInput('rating', 'must be between 0 and 5');
+    }
+    const data = { name, vehicle, carType: input.carType, paymentPreference: input.paymentPreference, rating: input.rating };
+    const row = await this.db.driver.upsert({ where: { id: input.id }, create: { id: input.id, ...data }, update: data });
+    this.changed('driver', row.id);
+    return row;
+  }
+
+  async upsertRider(input: { id: string; name: string }): Promise<RiderProfile> {
+    validateId('id', input.id);
+    const name = validateText('name', input.name, 100);
+    const row = await this.db.rider.upsert({ where: { id: input.id }, create: { id: input.id, name }, update: { name } });
+    this.changed('rider', row.id);
+    return { id: row.id, name: row.name };
+  }
+
+  async setDuty(driverId: string, duty: DriverDuty): Promise<DriverProfile> {
+    const row = await this.db.driver.update({ where: { id: driverId }, data: { duty } });
+    this.changed('driver', driverId);
+    return row;
+  }
+
+  async driver(id: string): Promise<DriverProfile | null> {
+    return this.cached(this.drivers, id, async () => {
+      const row = await this.db.driver.findUnique({ where: { id } });
+      return row && {
+        id: row.id,
+        name: row.name,
+        carType: row.carType,
+        paymentPreference: row.paymentPreference,
+        rating: row.rating,
+        vehicle: row.vehicle,
+        duty: row.duty,
+      };
+    });
+  }
+
+  async rider(id: string): Promise<RiderProfile | null> {
+    return this.cached(this.riders, id, async () => {
+      const row = await this.db.rider.findUnique({ where: { id } });
+      return row && { id: row.id, name: row.name };
+    });
+  }
+
+  private changed(kind: 'driver' | 'rider', id: string): void {
+    this.invalidate(kind, id);
+    for (const listener of this.changeListeners) listener(kind, id);
+  }
+
+  private async cached<T>(cache: Map<string, CacheEntry<T>>, id: string, load: () => Promise<T | null>): Promise<T | null> {
+    const hit = cache.get(id);
+    const now = Date.now();
+    if (hit && hit.expiresAt > now) return hit.value;
+    const value = await load();
+    // Unknown ids are cached briefly too: a flood of pings from an unregistered token stays cheap.
+    cache.set(id, { value, expiresAt: now + (value ? this.cacheTtlMs : Math.min(this.cacheTtlMs, 2_000)) });
+    if (cache.size > 200_000) cache.clear();
+    return value;
+  }
+}

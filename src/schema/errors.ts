@@ -1,0 +1,32 @@
+// Typed, client-facing errors. A DomainError thrown in a resolver reaches the client with its
+// extensions (code, field, ...) because graphql-js copies them onto the GraphQL error; such errors
+// pass through unmasked and unlogged. Everything unexpected is masked ("Unexpected error.") and
+// logged, so internals never leak.
+import { GraphQLError } from 'graphql';
+import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
+import { DomainError } from '../errors.ts';
+import { NoHealthyShardError } from '../redis/shard-router.ts';
+
+export function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  if (error instanceof GraphQLError) {
+    const original = error.originalError;
+    // Parse, validation and scalar errors (no original), and our own typed errors, are for the client.
+    if (!original || original instanceof DomainError) return error;
+    if (original instanceof NoHealthyShardError) {
+      return createGraphQLError(original.message, {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
+      });
+    }
+  }
+  if (error instanceof DomainError) return toGraphQLError(error);
+  return yogaMaskError(error, message, isDev);
+}
+
+/** For errors raised outside resolvers (e.g. a bad token while building the context). */
+export function toGraphQLError(error: DomainError, httpStatus?: number): GraphQLError {
+  return new GraphQLError(error.message, {
+    extensions: { ...error.extensions, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
+  });
+}

@@ -1,0 +1,113 @@
+// Driver positions: updateDriverLocation (sent every ~10 s over the driver's socket), duty, and
+// the admin's view of who is near a point.
+import { DriverDuty } from '../generated/prisma/enums.ts';
+import { MAX_GEO_LATITUDE } from '../geo/cells.ts';
+import type { Candidate, LocationAck } from '../geo/location-index.ts';
+import { setDriverStatus } from '../drivers/duty.ts';
+import { badInput } from '../errors.ts';
+import { requireDriver, requireRole } from './access.ts';
+import { builder } from './builder.ts';
+import { DriverRef, DriverStatusEnum } from './registry.ts';
+
+export const PositionRef = builder.objectRef<{ lat: number; lng: number }>('Position').implement({
+  fields: (t) => ({ lat: t.exposeFloat('lat'), lng: t.exposeFloat('lng') }),
+});
+
+const LocationAckRef = builder.objectRef<LocationAck>('LocationAck').implement({
+  fields: (t) => ({
+    driverId: t.exposeID('driverId'),
+    cell: t.exposeString('cell', { description: 'H3 cell (resolution 8) of the reported position.' }),
+    region: t.exposeString('region', { description: 'H3 region (resolution 4): the unit of sharding.' }),
+    acceptedAt: t.expose('acceptedAt', { type: 'DateTime' }),
+    outOfOrder: t.exposeBoolean('outOfOrder', {
+      description: 'True when a report with the same or a later recordedAt was already accepted: this one changed nothing.',
+    }),
+    searchable: t.exposeBoolean('searchable', { description: 'False while the driver is OFFLINE.' }),
+  }),
+});
+
+const LocationInput = builder.inputType('LocationInput', {
+  fields: (t) => ({
+    lat: t.float({ required: true, description: 'Latitude, within ±85.05112878 (Redis GEO limit).' }),
+    lng: t.float({ required: true, description: 'Longitude, within ±180.' }),
+    heading: t.float({ description: 'Degrees clockwise from north, [0, 360).' }),
+    speedKmh: t.float({ description: 'Speed in km/h, [0, 400].' }),
+    accuracyM: t.float({ description: 'Horizontal accuracy in metres, > 0.' }),
+    recordedAt: t.field({ type: 'DateTime', required: true, description: 'When the device took the fix.' }),
+  }),
+});
+
+builder.mutationField('updateDriverLocation', (t) =>
+  t.field({
+    type: LocationAckRef,
+    description:
+      "Driver: report the current position (every ~10 s). A driver not heard from for 30 s is not offered rides. " +
+      'Reports older than the last accepted one are ignored (outOfOrder).',
+    args: { input: t.arg({ type: LocationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const driver = await requireDriver(ctx);
+      return ctx.services.locations.report(driver, input);
+    },
+  }),
+);
+
+builder.mutationField('setDriverStatus', (t) =>
+  t.field({
+    type: DriverRef,
+    description: 'Driver: go OFFLINE (out of search at once, live offers revoked) or AVAILABLE again.',
+    args: { status: t.arg({ type: DriverStatusEnum, required: true }) },
+    resolve: async (_root, { status }, ctx) => {
+      const driver = await requireDriver(ctx);
+      return setDriverStatus(ctx.services, driver.id, status as DriverDuty);
+    },
+  }),
+);
+
+const NearbyDriverRef = builder.objectRef<Candidate>('NearbyDriver').implement({
+  fields: (t) => ({
+    driverId: t.exposeID('driverId'),
+    driver: t.field({
+      type: DriverRef,
+      nullable: true,
+      resolve: (c, _args, ctx) => ctx.services.registry.driver(c.driverId),
+    }),
+    distanceKm: t.exposeFloat('distanceKm'),
+    position: t.field({ type: PositionRef, resolve: (c) => ({ lat: c.lat, lng: c.lng }) }),
+    lastSeenAt: t.field({ type: 'DateTime', resolve: (c) => new Date(c.lastSeenAt) }),
+  }),
+});
+
+export const MAX_NEARBY_RADIUS_KM = 50;
+export const MAX_NEARBY_LIMIT = 500;
+
+export function validatePoint(lat: number, lng: number, prefix = ''): void {
+  if (!Number.isFinite(lat) || Math.abs(lat) > MAX_GEO_LATITUDE) throw badInput(`${prefix}lat`, `must be within ±${MAX_GEO_LATITUDE.toFixed(5)}`);
+  if (!Number.isFinite(lng) || Math.abs(lng) > 180) throw badInput(`${prefix}lng`, 'must be within ±180');
+}
+
+builder.queryField('nearbyDrivers', (t) =>
+  t.field({
+    type: [NearbyDriverRef],
+    description: 'Admin: the nearest live, available drivers around a point, nearest first.',
+    args: {
+      lat: t.arg.float({ required: true }),
+      lng: t.arg.float({ required: true }),
+      radiusKm: t.arg.float({ required: true, description: `Up to ${MAX_NEARBY_RADIUS_KM} km.` }),
+      limit: t.arg.int({ required: false, defaultValue: 20, description: `Up to ${MAX_NEARBY_LIMIT}.` }),
+    },
+    resolve: async (_root, args, ctx) => {
+      requireRole(ctx, 'admin');
+      validatePoint(args.lat, args.lng);
+      if (!(args.radiusKm > 0 && args.radiusKm <= MAX_NEARBY_RADIUS_KM)) throw badInput('radiusKm', `must be in (0, ${MAX_NEARBY_RADIUS_KM}]`);
+      const limit = args.limit ?? 20;
+      if (limit < 1 || limit > MAX_NEARBY_LIMIT) throw badInput('limit', `must be in [1, ${MAX_NEARBY_LIMIT}]`);
+      return ctx.services.locations.search({
+        lat: args.lat,
+        lng: args.lng,
+        startRadiusKm: Math.min(0.5, args.radiusKm),
+        maxRadiusKm: args.radiusKm,
+        limit,
+      });
+    },
+  }),
+);
