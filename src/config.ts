@@ -33,7 +33,7 @@ const envSchema = z.object({
   /** A driver not heard from for this long is not available. */
   DRIVER_TTL_MS: int(1_000, 3_600_000).default(30_000),
   /** The per-driver record (out-of-order guard, region pointer, dispatch state) outlives silence this long. */
-  DRIVER_RECORD_TTL_MS: int(10_000, 7 * 86_400_000).default(3_600_000),
+  DRIVER_RECORD_TTL_MS: int(1_000, 7 * 86_400_000).default(3_600_000),
   SWEEP_INTERVAL_MS: int(50, 600_000).default(5_000),
   SWEEP_BATCH: int(1, 100_000).default(500),
   SHARD_HEALTH_INTERVAL_MS: int(50, 60_000).default(1_000),
