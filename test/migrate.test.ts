@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../src/db/client.ts';
 import { checksumOf, DEFAULT_MIGRATIONS_DIR, ensureDatabase, migrate, MigrationError } from '../src/db/migrate.ts';
-import { recreateDatabase } from './helpers/global-setup.ts';
+import { dropDatabase, recreateDatabase } from './helpers/global-setup.ts';
 
 const scratchUrl = `postgresql://postgres@127.0.0.1:5432/ridematch_migrate_${process.pid}`;
 let migrationNames: string[];
@@ -23,15 +23,6 @@ async function rows(url: string) {
   }
 }
 
-async function dropDatabase(url: string) {
-  const admin = new URL(url);
-  const name = admin.pathname.slice(1);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await client.end();
-}
 
 beforeAll(async () => {
   migrationNames = (await readdir(DEFAULT_MIGRATIONS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();

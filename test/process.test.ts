@@ -2,25 +2,16 @@
 // shards, database created and migrated, GraphiQL served), SIGTERM with open sockets (exit 0
 // within 5 s, clients see 1001, local shards stopped), and one clear line for what is missing.
 import net from 'node:net';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signToken } from '../src/auth.ts';
 import { loadConfig } from '../src/config.ts';
 import { freePort } from '../src/redis/local-servers.ts';
 import { wsConnect } from './helpers/graphql.ts';
+import { dropDatabase } from './helpers/global-setup.ts';
 import { spawnServer } from './helpers/process.ts';
 
 const freshDbUrl = `postgresql://postgres@127.0.0.1:5432/ridematch_start_${process.pid}`;
 
-async function dropDatabase(url: string) {
-  const admin = new URL(url);
-  const name = admin.pathname.slice(1);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await client.end();
-}
 
 const portAnswers = (port: number) =>
   new Promise<boolean>((resolve) => {

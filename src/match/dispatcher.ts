@@ -84,6 +84,24 @@ function validatePoint(field: string, p: LatLng): void {
   if (!Number.isFinite(p.lng) || Math.abs(p.lng) > 180) throw badInput(`${field}.lng`, 'must be within ±180');
 }
 
+/**
+ * What accepting means for this driver, from Postgres' rows alone. The driver's own offer speaks
+ * first: an offer that ran out is OfferExpired whatever happened to the ride afterwards.
+ */
+export function acceptVerdict(
+  ride: Pick<Ride, 'status' | 'driverId'>,
+  offer: Pick<RideOffer, 'status' | 'expiresAt'> | null,
+  driverId: string,
+  now: number,
+): 'assigned' | 'assignable' | 'taken' | 'expired' | 'not-found' {
+  if (ride.status === 'ASSIGNED' && ride.driverId === driverId) return 'assigned'; // the winner asking again
+  if (!offer) return 'not-found';
+  if (offer.status === 'EXPIRED' || (offer.status === 'OFFERED' && offer.expiresAt.getTime() <= now)) return 'expired';
+  if (ride.status === 'ASSIGNED' || ride.status === 'COMPLETED') return 'taken';
+  if (ride.status !== 'SEARCHING' || offer.status !== 'OFFERED') return 'not-found';
+  return 'assignable';
+}
+
 function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
   return e?.code === 'P2002' || e?.cause?.code === '23505' || /23505|unique constraint/i.test(e?.message ?? '');
@@ -452,26 +470,19 @@ export class Dispatcher {
   private async confirmAssignment(tx: Tx, rideId: string, driverId: string, effects: Effect[]): Promise<AcceptResult> {
     const ride = await this.lockRide(tx, rideId);
     if (!ride) throw notFound('ride', rideId);
-    if (ride.status === 'ASSIGNED' && ride.driverId === driverId) {
-      return { kind: 'assigned', ride: toRideView(ride), driverId }; // the winner asking again
-    }
     const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
-    if (!offer) return { kind: 'not-found', rideId };
-    if (ride.status === 'ASSIGNED') return { kind: 'taken', rideId };
-    if (ride.status !== 'SEARCHING') return { kind: 'not-found', rideId };
-    if (offer.status === 'EXPIRED' || (offer.status === 'OFFERED' && offer.expiresAt.getTime() <= Date.now())) {
-      return { kind: 'expired', rideId };
-    }
-    if (offer.status !== 'OFFERED') return { kind: 'not-found', rideId };
+    const verdict = acceptVerdict(ride, offer, driverId, Date.now());
+    if (verdict === 'assigned') return { kind: 'assigned', ride: toRideView(ride), driverId };
+    if (verdict !== 'assignable') return { kind: verdict, rideId };
 
     const now = new Date();
     const assigned = await tx.ride.update({
       where: { id: rideId },
       data: { status: 'ASSIGNED', driverId, assignedAt: now, nextCheckAt: null, version: { increment: 1 } },
     });
-    await tx.rideOffer.update({ where: { id: offer.id }, data: { status: 'ACCEPTED', respondedAt: now } });
+    await tx.rideOffer.update({ where: { id: offer!.id }, data: { status: 'ACCEPTED', respondedAt: now } });
     const losers = await this.endLiveOffers(tx, rideId, 'REVOKED', now);
-    await tx.rideEvent.create({ data: { rideId, type: RideEventType.ASSIGNED, round: offer.round, driverId } });
+    await tx.rideEvent.create({ data: { rideId, type: RideEventType.ASSIGNED, round: offer!.round, driverId } });
 
     effects.push(
       () => this.deps.claims.markTaken(rideId, driverId),
@@ -482,16 +493,17 @@ export class Dispatcher {
     return { kind: 'assigned', ride: toRideView(assigned), driverId };
   }
 
-  /** Redis said the driver holds no (live) offer: tell "never offered / revoked" from "no such ride". */
+  /** Redis said the driver holds no live offer (or the ride is closed): let Postgres explain which. */
   private async explainMissingOffer(driverId: string, rideId: string): Promise<AcceptResult> {
-    const ride = await this.db.ride.findUnique({ where: { id: rideId }, select: { status: true, driverId: true } });
+    const [ride, offer] = await Promise.all([
+      this.db.ride.findUnique({ where: { id: rideId } }),
+      this.db.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } }),
+    ]);
     if (!ride) throw notFound('ride', rideId);
-    if (ride.status === 'ASSIGNED' && ride.driverId === driverId) {
-      // The claim record was rebuilt without us (shard failover) but Postgres says we won.
-      const full = await this.db.ride.findUniqueOrThrow({ where: { id: rideId } });
-      return { kind: 'assigned', ride: toRideView(full), driverId };
-    }
-    return { kind: 'not-found', rideId };
+    const verdict = acceptVerdict(ride, offer, driverId, Date.now());
+    // 'assigned': the claim record was rebuilt without us (shard failover) but Postgres says we won.
+    if (verdict === 'assigned') return { kind: 'assigned', ride: toRideView(ride), driverId };
+    return { kind: verdict === 'assignable' ? 'not-found' : verdict, rideId };
   }
 
   /** Makes the Redis claim record agree with Postgres after Postgres overruled a Redis WON. */

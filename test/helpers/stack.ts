@@ -1,5 +1,6 @@
-// A real stack for a test file: its own redis-server shards and event bus, the shared test
-// database, and one or more API instances (in this process) listening on free ports.
+// A real stack for a test file: its own redis-server shards and event bus, its own database
+// (cloned from the migrated template), and one or more API instances (in this process) on free
+// ports. Nothing is shared between stacks, as nothing is shared between deployments.
 import { inject } from 'vitest';
 import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { signToken, type Role } from '../../src/auth.ts';
@@ -7,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/redis/local-servers.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { cloneDatabase, dropDatabase } from './global-setup.ts';
 
 export interface Instance {
   services: Services;
@@ -36,10 +38,11 @@ export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 export async function startStack(opts: { shards?: number; env?: Record<string, string> } = {}): Promise<Stack> {
   const shards = await startLocalRedis(opts.shards ?? 3);
   const [bus] = await startLocalRedis(1);
+  const databaseUrl = await cloneDatabase(inject('databaseUrl'), `rm_${process.pid}_${uniqueId('s').replace('-', '_')}`);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DATABASE_URL: inject('databaseUrl'),
+    DATABASE_URL: databaseUrl,
     REDIS_SHARDS: shards.map((s, i) => `s${i + 1}=${s.url}`).join(' '),
     PUBSUB_REDIS_URL: bus!.url,
     JWT_SECRET: TEST_SECRET,
@@ -83,6 +86,7 @@ export async function startStack(opts: { shards?: number; env?: Record<string, s
     stop: async () => {
       await Promise.all(instances.map((i) => i.stop().catch(() => {})));
       await Promise.all([...shards, bus!].map((s) => s.stop()));
+      await dropDatabase(databaseUrl);
     },
   };
 }
