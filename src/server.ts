@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Services } from './app.ts';
@@ -80,7 +81,9 @@ export function createGraphQLHandler(services: Services, plugins: Plugin[] = [])
   const { config } = services;
   return createYoga<ServerContext, GraphQLContext>({
     schema,
-    plugins,
+    // Compiled execution (graphql-jit): location acks and offer events are executed thousands of
+    // times a second with the same few documents; compiling them once roughly halves the cost.
+    plugins: [useGraphQlJit(), ...plugins],
     graphqlEndpoint: '/graphql',
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Ridematch' } : false,
     landingPage: false,

@@ -2,8 +2,17 @@
 // and the tests use them as real shards they can kill and restart. No persistence: a restarted
 // shard comes back empty, like a failed-over primary that lost its data.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { Redis } from 'ioredis';
+
+const SETPRIV = '/usr/bin/setpriv';
+const PARENT_DEATH_SIGNAL = process.platform === 'linux' && existsSync(SETPRIV);
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, command)));
+}
 
 export class LocalRedisError extends Error {
   override name = 'LocalRedisError';
@@ -55,22 +64,18 @@ export class LocalRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
-      { stdio: 'ignore' },
-    );
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
+    // With util-linux's setpriv the kernel kills the shard when its parent dies, even by SIGKILL,
+    // so a crashed `npm start` or test run never leaves shards behind.
+    if (!onPath('redis-server')) {
+      throw new LocalRedisError('redis-server is not installed: install it (Debian: apt-get install redis-server) or set REDIS_SHARDS');
+    }
+    const child = PARENT_DEATH_SIGNAL
+      ? spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', '--', 'redis-server', ...args], { stdio: 'ignore' })
+      : spawn('redis-server', args, { stdio: 'ignore' });
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          err.code === 'ENOENT'
-            ? new LocalRedisError(
-                'redis-server is not installed: install it (Debian: apt-get install redis-server) or set REDIS_SHARDS',
-              )
-            : err,
-        ),
-      );
+      child.once('error', reject);
     });
     await spawned;
     this.child = child;

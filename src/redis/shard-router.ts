@@ -37,6 +37,9 @@ interface Membership {
   endedAt: number | null;
 }
 
+/** Rankings cached (regions and active drivers); the cache is simply dropped when full. */
+const MAX_CACHED_RANKINGS = 200_000;
+
 export class NoHealthyShardError extends Error {
   override name = 'NoHealthyShardError';
   constructor() {
@@ -115,6 +118,7 @@ export class ShardRouter {
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Pick<Logger, 'info' | 'warn'>;
   private readonly listeners: Array<(shard: Shard) => void> = [];
+  private readonly rankings = new Map<string, Shard[]>();
 
   constructor(
     specs: ShardSpec[],
@@ -159,9 +163,19 @@ export class ShardRouter {
     return this.shards.filter((s) => s.healthy);
   }
 
-  /** Every shard, best first, for this key (ignores health). */
+  /**
+   * Every shard, best first, for this key (ignores health, so it can be cached: it only changes
+   * when the shard list does). Computed on every location ping, hence the bounded cache.
+   */
   ranked(key: string): Shard[] {
-    return [...this.shards].sort((a, b) => weight(b.name, key) - weight(a.name, key));
+    let ranking = this.rankings.get(key);
+    if (!ranking) {
+      const weights = new Map(this.shards.map((s) => [s, weight(s.name, key)]));
+      ranking = [...this.shards].sort((a, b) => weights.get(b)! - weights.get(a)!);
+      if (this.rankings.size >= MAX_CACHED_RANKINGS) this.rankings.clear();
+      this.rankings.set(key, ranking);
+    }
+    return ranking;
   }
 
   /** The healthy shard that owns the key now. */

@@ -12,6 +12,15 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
     const original = error.originalError;
     // Parse, validation and scalar errors (no original), and our own typed errors, are for the client.
     if (!original || original instanceof DomainError) return error;
+    // A typed error raised inside graphql itself (a scalar refusing a value), wrapped by the
+    // executor's variable coercion: keep both messages and the inner code.
+    if (original instanceof GraphQLError && original.extensions.code) {
+      return createGraphQLError(`${error.message} ${original.message}`, {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: original.extensions,
+      });
+    }
     if (original instanceof NoHealthyShardError) {
       return createGraphQLError(original.message, {
         nodes: error.nodes,

@@ -77,6 +77,9 @@ export interface Handler<T> {
 
 type Vars = Record<string, unknown>;
 
+/** How long an idle socket (no subscription, no request) stays open before it is closed. */
+const LAZY_CLOSE_AFTER_MS = 60_000;
+
 function backoff(retries: number): Promise<void> {
   const base = Math.min(10_000, 500 * 2 ** retries);
   return new Promise((resolve) => setTimeout(resolve, base / 2 + Math.random() * (base / 2)));
@@ -89,6 +92,9 @@ export function createRidematchClient(options: RidematchClientOptions) {
     url: wsUrl,
     webSocketImpl: options.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket ?? WebSocket,
     lazy: true,
+    // A lazy graphql-ws client closes its socket as soon as no operation is running; a driver
+    // reporting every 10 s would then pay a full connect + connection_init per report. Keep it.
+    lazyCloseTimeout: LAZY_CLOSE_AFTER_MS,
     keepAlive: options.keepAliveMs ?? 10_000,
     retryAttempts: options.retryAttempts ?? Number.POSITIVE_INFINITY,
     shouldRetry: () => true,

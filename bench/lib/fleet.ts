@@ -1,0 +1,54 @@
+// Drivers for the benchmark: registered in Postgres in bulk, put "online" in the shards through
+// the same LocationIndex code as updateDriverLocation (fast, without sockets), or connected as
+// real driver apps through the SDK.
+import { signToken } from '../../src/auth.ts';
+import type { Db } from '../../src/db/client.ts';
+import { LocationIndex } from '../../src/geo/location-index.ts';
+import { driverKey, driverRoute } from '../../src/redis/keys.ts';
+import type { ShardRouter } from '../../src/redis/shard-router.ts';
+import type { DriverProfile } from '../../src/registry/registry.ts';
+import { createRidematchClient, type RidematchClient } from '../../src/sdk/client.ts';
+import type { BoundingBox } from '../../src/sim/simulation.ts';
+
+export const JWT_SECRET = 'bench-secret-0123456789-0123456789-0123';
+
+export function randomPoint(b: BoundingBox) {
+  return { lat: b.minLat + Math.random() * (b.maxLat - b.minLat), lng: b.minLng + Math.random() * (b.maxLng - b.minLng) };
+}
+
+export function boxAround(lat: number, lng: number, sideKm: number): BoundingBox {
+  const dLat = sideKm / 2 / 110.574;
+  const dLng = sideKm / 2 / (111.32 * Math.cos((lat * Math.PI) / 180));
+  return { minLat: lat - dLat, maxLat: lat + dLat, minLng: lng - dLng, maxLng: lng + dLng };
+}
+
+export async function registerFleet(db: Db, prefix: string, count: number): Promise<DriverProfile[]> {
+  const drivers: DriverProfile[] = Array.from({ length: count }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    name: `Bench driver ${i}`,
+    carType: 'ECONOMY',
+    paymentPreference: 'ANY',
+    rating: 4.7,
+    vehicle: 'Bench car',
+    duty: 'AVAILABLE',
+  }));
+  for (let i = 0; i < drivers.length; i += 5_000) {
+    await db.driver.createMany({ data: drivers.slice(i, i + 5_000).map(({ duty: _duty, ...d }) => d), skipDuplicates: true });
+  }
+  return drivers;
+}
+
+/** Puts drivers online (live, FREE) at random points of the box, as if each had just reported. */
+export async function putOnline(router: ShardRouter, drivers: DriverProfile[], box: BoundingBox, driverTtlMs: number): Promise<void> {
+  const index = new LocationIndex(router, { driverTtlMs, driverRecordTtlMs: 3_600_000, sweepIntervalMs: 60_000, sweepBatch: 500 });
+  index.onUnknownState = async (id) => {
+    await router.write(driverRoute(id), (redis) => redis.restore(driverKey(id), 'FREE', '', ''));
+  };
+  for (let i = 0; i < drivers.length; i += 2_000) {
+    await Promise.all(drivers.slice(i, i + 2_000).map((d) => index.report(d, { ...randomPoint(box), recordedAt: new Date() })));
+  }
+}
+
+export async function clientFor(url: string, role: 'driver' | 'rider' | 'admin', id: string, transport: 'ws' | 'http' = 'ws'): Promise<RidematchClient> {
+  return createRidematchClient({ url, token: await signToken(JWT_SECRET, { role, id }), transport, retryAttempts: 0 });
+}

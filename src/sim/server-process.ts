@@ -1,0 +1,46 @@
+// Runs `npm start` (src/main.ts) as a child process for the simulator and the benchmark, so the
+// load generator and the server are separate processes (as in production, and so the server's
+// CPU and memory can be measured on their own).
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { freePort } from '../redis/local-servers.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export interface ChildServer {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  /** The shards the server uses (from /ready). */
+  shards(): Promise<Array<{ name: string; url: string }>>;
+  stop(): Promise<void>;
+}
+
+export async function startChildServer(env: Record<string, string | undefined>, nodeArgs: string[] = []): Promise<ChildServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited during start-up (${child.exitCode})`);
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error('server did not become ready within 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    port,
+    url,
+    shards: async () => ((await (await fetch(`http://127.0.0.1:${port}/ready`)).json()) as { shards: Array<{ name: string; url: string }> }).shards,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
