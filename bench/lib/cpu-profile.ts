@@ -9,9 +9,13 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[];
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
+
+/** CLOCK_MONOTONIC in µs: the clock V8 stamps profile samples with, in every process. */
+export const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 function bucketOf(node: ProfileNode): string {
   const { url, functionName } = node.callFrame;
@@ -20,18 +24,26 @@ function bucketOf(node: ProfileNode): string {
   if (pkg) return pkg[1]!;
   const src = /\/(src\/[^?]+)/.exec(url);
   if (src) return src[1]!;
+  if (url.startsWith('node:internal/')) return `node:internal/${url.slice(14).split('/')[0]}`;
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
   return url;
 }
 
-/** Share of sampled time per bucket, busiest first (idle excluded from the shares). */
-export function summariseProfile(file: string, top = 12): Array<{ bucket: string; percent: number }> {
+/**
+ * Share of sampled time per bucket, busiest first (idle excluded from the shares). Only samples
+ * inside `window` (monotonicMicros() values taken around the load) count, so start-up is left out.
+ */
+export function summariseProfile(file: string, window: { from: number; to: number }, top = 12): Array<{ bucket: string; percent: number }> {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const time = new Map<string, number>();
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at < window.from || at > window.to) return;
     const bucket = bucketOf(byId.get(id)!);
-    time.set(bucket, (time.get(bucket) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    time.set(bucket, (time.get(bucket) ?? 0) + delta);
   });
   time.delete('(idle)');
   const total = [...time.values()].reduce((a, b) => a + b, 0);

@@ -38,15 +38,25 @@ export async function registerFleet(db: Db, prefix: string, count: number): Prom
   return drivers;
 }
 
-/** Puts drivers online (live, FREE) at random points of the box, as if each had just reported. */
-export async function putOnline(router: ShardRouter, drivers: DriverProfile[], box: BoundingBox, driverTtlMs: number): Promise<void> {
+/**
+ * Puts drivers online (live, FREE) at random points of the box, as if each had just reported.
+ * Returns where each one is.
+ */
+export async function putOnline(
+  router: ShardRouter,
+  drivers: DriverProfile[],
+  box: BoundingBox,
+  driverTtlMs: number,
+): Promise<Map<string, { lat: number; lng: number }>> {
+  const positions = new Map(drivers.map((d) => [d.id, randomPoint(box)]));
   const index = new LocationIndex(router, { driverTtlMs, driverRecordTtlMs: 3_600_000, sweepIntervalMs: 60_000, sweepBatch: 500 });
   index.onUnknownState = async (id) => {
     await router.write(driverRoute(id), (redis) => redis.restore(driverKey(id), 'FREE', '', ''));
   };
   for (let i = 0; i < drivers.length; i += 2_000) {
-    await Promise.all(drivers.slice(i, i + 2_000).map((d) => index.report(d, { ...randomPoint(box), recordedAt: new Date() })));
+    await Promise.all(drivers.slice(i, i + 2_000).map((d) => index.report(d, { ...positions.get(d.id)!, recordedAt: new Date() })));
   }
+  return positions;
 }
 
 export async function clientFor(url: string, role: 'driver' | 'rider' | 'admin', id: string, transport: 'ws' | 'http' = 'ws'): Promise<RidematchClient> {

@@ -23,6 +23,7 @@ import type { Candidate, LocationIndex } from '../geo/location-index.ts';
 import type { Logger } from '../logger.ts';
 import type { Events, RevokeReason } from '../pubsub.ts';
 import type { DriverStates } from './driver-state.ts';
+import { insertRideWithFirstRound } from './first-round-sql.ts';
 import type { RideClaims } from './ride-claims.ts';
 import { toRideView, type LatLng, type RideView } from './ride-view.ts';
 
@@ -134,34 +135,91 @@ export class Dispatcher {
 
   // ── Rider ────────────────────────────────────────────────────────────────────────────────────
 
-  /** Creates the ride (SEARCHING) and runs its first round before answering. */
+  /**
+   * Creates the ride and sends its first offers before answering. The fast path, when round 1
+   * finds drivers: reserve them in Redis first, then write ride + offers + history in one
+   * statement, then publish. Otherwise the ride is stored and the general round loop widens.
+   */
   async requestRide(riderId: string, input: RequestRideInput): Promise<RideView> {
     validatePoint('pickup', input.pickup);
     validatePoint('dropoff', input.dropoff);
     const minRating = input.minDriverRating ?? null;
     if (minRating !== null && !(minRating >= 0 && minRating <= 5)) throw badInput('minDriverRating', 'must be between 0 and 5');
 
-    const id = randomUUID();
-    await this.db.$transaction([
-      this.db.ride.create({
-        data: {
-          id,
-          riderId,
-          pickupLat: input.pickup.lat,
-          pickupLng: input.pickup.lng,
-          dropoffLat: input.dropoff.lat,
-          dropoffLng: input.dropoff.lng,
-          carType: input.carType,
-          paymentMethod: input.paymentMethod,
-          minDriverRating: minRating,
-          nextCheckAt: new Date(Date.now() + FIRST_ROUND_GRACE_MS),
-        },
+    const ride = {
+      id: randomUUID(),
+      riderId,
+      pickupLat: input.pickup.lat,
+      pickupLng: input.pickup.lng,
+      dropoffLat: input.dropoff.lat,
+      dropoffLng: input.dropoff.lng,
+      carType: input.carType,
+      paymentMethod: input.paymentMethod,
+      minDriverRating: minRating,
+    };
+    const now = Date.now();
+    const roundEndsAt = new Date(now + this.policy.roundTimeoutMs);
+    const radiusKm = this.radiusForRound(1);
+    const picked = await this.pickDrivers(ride, radiusKm, new Set(), roundEndsAt).catch((err) => {
+      this.log.warn(`ride ${ride.id}: round 1 search failed; the round loop retries`, err);
+      return [];
+    });
+    if (picked.length === 0) return this.requestRideSlowly(ride);
+
+    const offers = picked.map((c) => ({ id: randomUUID(), driverId: c.driverId, pickupDistanceKm: c.distanceKm, expiresAt: roundEndsAt }));
+    // The claim record is written alongside the ride: no driver can claim before the offers are
+    // published, and those go out only after both are stored.
+    const [stored, claimStatus] = await Promise.allSettled([
+      insertRideWithFirstRound(this.db, {
+        ride,
+        at: new Date(now),
+        roundEndsAt,
+        nextCheckAt: this.nextCheck(roundEndsAt, now),
+        offers,
+        detail: `radius ${radiusKm} km, ${offers.length} offers`,
       }),
-      this.db.rideEvent.create({ data: { rideId: id, type: RideEventType.REQUESTED } }),
+      this.deps.claims.open(ride.id, offers),
     ]);
-    // If this fails (or the process dies), the pollers start round 1 after the grace period.
-    await this.track(this.advance(id, { force: true })).catch((err) => this.log.error(`ride ${id}: first round failed`, err));
-    return toRideView(await this.db.ride.findUniqueOrThrow({ where: { id } }));
+    if (stored.status === 'rejected') {
+      await Promise.all([
+        ...picked.map((c) => this.deps.drivers.release(c.driverId, ride.id).catch(() => {})),
+        this.deps.claims.close(ride.id).catch(() => {}),
+      ]);
+      throw stored.reason;
+    }
+    const view: RideView = {
+      id: ride.id,
+      riderId,
+      pickup: input.pickup,
+      dropoff: input.dropoff,
+      carType: ride.carType,
+      paymentMethod: ride.paymentMethod,
+      minDriverRating: minRating,
+      status: 'SEARCHING',
+      driverId: null,
+      round: 1,
+      version: 0,
+      endReason: null,
+      requestedAt: new Date(now),
+      assignedAt: null,
+      endedAt: null,
+    };
+    await this.run([
+      // If the claim record could not be written, open it again before announcing (it is idempotent).
+      () => (claimStatus.status === 'fulfilled' && claimStatus.value === 'OPEN' ? this.announceOffers(view, offers) : this.publishOffers(view, offers)),
+    ]);
+    return view;
+  }
+
+  /** No driver for round 1: store the ride and let the round loop widen the search (or end it). */
+  private async requestRideSlowly(ride: Prisma.RideUncheckedCreateInput & { id: string }): Promise<RideView> {
+    await this.db.$transaction([
+      this.db.ride.create({ data: { ...ride, nextCheckAt: new Date(Date.now() + FIRST_ROUND_GRACE_MS) } }),
+      this.db.rideEvent.create({ data: { rideId: ride.id, type: RideEventType.REQUESTED } }),
+    ]);
+    // If this fails (or the process dies), the pollers take over after the grace period.
+    await this.track(this.advance(ride.id, { force: true })).catch((err) => this.log.error(`ride ${ride.id}: round loop failed`, err));
+    return toRideView(await this.db.ride.findUniqueOrThrow({ where: { id: ride.id } }));
   }
 
   async cancel(riderId: string, rideId: string): Promise<RideView> {
@@ -367,22 +425,8 @@ export class Dispatcher {
       await tx.rideEvent.create({
         data: { rideId: ride.id, type: RideEventType.ROUND_STARTED, round, detail: `radius ${radiusKm} km, ${offers.length} offers` },
       });
-      const view = toRideView(updated);
       effects.push(async () => {
-        // The claim record must exist before any driver can see the offer.
-        const status = await this.deps.claims.open(ride.id, offers);
-        if (status !== 'OPEN') return;
-        await Promise.all(
-          offers.map((o) =>
-            this.deps.events.publishOffer(o.driverId, {
-              kind: 'offer',
-              ride: view,
-              pickupDistanceKm: o.pickupDistanceKm,
-              expiresAt: o.expiresAt,
-              round: o.round,
-            }),
-          ),
-        );
+        await this.publishOffers(toRideView(updated), offers);
         await this.publishRide(updated);
       });
       return;
@@ -400,7 +444,12 @@ export class Dispatcher {
   }
 
   /** The nearest eligible drivers at this radius, each reserved for this ride (nearest first). */
-  private async pickDrivers(ride: Ride, radiusKm: number, exclude: Set<string>, expiresAt: Date): Promise<Candidate[]> {
+  private async pickDrivers(
+    ride: Pick<Ride, 'id' | 'pickupLat' | 'pickupLng' | 'carType' | 'paymentMethod' | 'minDriverRating'>,
+    radiusKm: number,
+    exclude: Set<string>,
+    expiresAt: Date,
+  ): Promise<Candidate[]> {
     const wanted = this.policy.batchSize;
     const picked: Candidate[] = [];
     for (let attempt = 0; attempt < 3 && picked.length < wanted; attempt++) {
@@ -560,6 +609,31 @@ export class Dispatcher {
   }
 
   // ── Events ───────────────────────────────────────────────────────────────────────────────────
+
+  /** Opens the claim record for a round's offers, then pushes each offer to its driver. */
+  private async publishOffers(
+    ride: RideView,
+    offers: Array<{ driverId: string; pickupDistanceKm: number; expiresAt: Date }>,
+  ): Promise<void> {
+    // The claim record must exist before any driver can see the offer.
+    const status = await this.deps.claims.open(ride.id, offers);
+    if (status === 'OPEN') await this.announceOffers(ride, offers);
+  }
+
+  /** Pushes each offer to its driver's feed (the claim record is already open). */
+  private async announceOffers(ride: RideView, offers: Array<{ driverId: string; pickupDistanceKm: number; expiresAt: Date }>): Promise<void> {
+    await Promise.all(
+      offers.map((o) =>
+        this.deps.events.publishOffer(o.driverId, {
+          kind: 'offer',
+          ride,
+          pickupDistanceKm: o.pickupDistanceKm,
+          expiresAt: o.expiresAt,
+          round: ride.round,
+        }),
+      ),
+    );
+  }
 
   /** Frees the driver's reservation for this ride and tells them the offer is gone. */
   private async revoke(driverId: string, rideId: string, reason: RevokeReason): Promise<void> {

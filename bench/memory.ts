@@ -1,0 +1,48 @@
+// (e) Memory per idle driver connection: server RSS before and after N drivers connected with
+// their offers feed open (what a driver app holds all day), divided by N.
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { topics } from '../src/pubsub.ts';
+import type { RidematchClient } from '../src/sdk/client.ts';
+import { clientFor } from './lib/fleet.ts';
+
+export interface MemoryResult {
+  connections: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  kibPerConnection: number;
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+export async function benchMemory(opts: { url: string; pid: number; bus: Redis; driverIds: string[] }): Promise<MemoryResult> {
+  const settle = () => new Promise((r) => setTimeout(r, 3_000));
+  await settle();
+  const before = rssBytes(opts.pid);
+  const clients: RidematchClient[] = [];
+  for (let i = 0; i < opts.driverIds.length; i += 200) {
+    const batch = await Promise.all(opts.driverIds.slice(i, i + 200).map((id) => clientFor(opts.url, 'driver', id)));
+    for (const c of batch) c.driverOffers({ next: () => {} });
+    clients.push(...batch);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Wait until every feed is subscribed on the bus.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const channels = (await opts.bus.pubsub('CHANNELS', `${topics.driverOffers('')}*`)) as string[];
+    if (channels.length >= opts.driverIds.length || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await settle();
+  const after = rssBytes(opts.pid);
+  await Promise.all(clients.map((c) => c.close()));
+  return {
+    connections: clients.length,
+    rssBeforeMiB: before / 2 ** 20,
+    rssAfterMiB: after / 2 ** 20,
+    kibPerConnection: (after - before) / 1024 / clients.length,
+  };
+}
