@@ -1,8 +1,10 @@
 // Cells and regions. A position maps to an H3 cell at CELL_RESOLUTION (reported back to drivers,
 // handy for heat maps later) and to its region: the coarser H3 cell at REGION_RESOLUTION that
 // contains the point. A region is the unit of sharding: its drivers live in one set of Redis keys
-// on one shard. Why resolution 4 (≈1,770 km², edge ≈22 km): see README "Choosing the region size";
-// bench/region-resolution.ts reproduces the measurement.
+// on one shard. Why resolution 5 (≈250 km², edge ≈8.5 km): a metro spreads over ~19 regions, so
+// shards share it (busiest of 3 shards holds 48% on average vs 57% at resolution 4, whose worst
+// case put 94% of a metro on one shard), while a 1 km search still touches 1.27 regions on average
+// (queried in parallel). README "Choosing the region size"; bench/region-resolution.ts measures it.
 //
 // The region is the containing coarse cell, not cellToParent(cell): H3 children are not nested
 // exactly inside their parent (descendants poke out of the parent hexagon by kilometres at these
@@ -11,7 +13,7 @@
 import { cellToBoundary, getHexagonEdgeLengthAvg, gridDisk, latLngToCell, UNITS } from 'h3-js';
 
 export const CELL_RESOLUTION = 8;
-export const REGION_RESOLUTION = 4;
+export const REGION_RESOLUTION = 5;
 
 /** Redis GEO's earth radius (geohash_helper.c), so our distances agree with GEOSEARCH's. */
 export const EARTH_RADIUS_KM = 6372.797560856;

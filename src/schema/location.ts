@@ -17,7 +17,7 @@ const LocationAckRef = builder.objectRef<LocationAck>('LocationAck').implement({
   fields: (t) => ({
     driverId: t.exposeID('driverId'),
     cell: t.exposeString('cell', { description: 'H3 cell (resolution 8) of the reported position.' }),
-    region: t.exposeString('region', { description: 'H3 region (resolution 4): the unit of sharding.' }),
+    region: t.exposeString('region', { description: 'H3 region (resolution 5, ≈250 km²): the unit of sharding.' }),
     acceptedAt: t.expose('acceptedAt', { type: 'DateTime' }),
     outOfOrder: t.exposeBoolean('outOfOrder', {
       description: 'True when a report with the same or a later recordedAt was already accepted: this one changed nothing.',
