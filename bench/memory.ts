@@ -18,10 +18,19 @@ function rssBytes(pid: number): number {
   return Number(m![1]) * 1024;
 }
 
+/** RSS after a full collection in the server (it runs with --expose-gc; SIGUSR2 collects), median of 3. */
+async function settledRss(pid: number): Promise<number> {
+  const readings: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    process.kill(pid, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 700));
+    readings.push(rssBytes(pid));
+  }
+  return readings.sort((a, b) => a - b)[1]!;
+}
+
 export async function benchMemory(opts: { url: string; pid: number; bus: Redis; driverIds: string[] }): Promise<MemoryResult> {
-  const settle = () => new Promise((r) => setTimeout(r, 3_000));
-  await settle();
-  const before = rssBytes(opts.pid);
+  const before = await settledRss(opts.pid);
   const clients: RidematchClient[] = [];
   for (let i = 0; i < opts.driverIds.length; i += 200) {
     const batch = await Promise.all(opts.driverIds.slice(i, i + 200).map((id) => clientFor(opts.url, 'driver', id)));
@@ -36,8 +45,7 @@ export async function benchMemory(opts: { url: string; pid: number; bus: Redis; 
     if (channels.length >= opts.driverIds.length || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  await settle();
-  const after = rssBytes(opts.pid);
+  const after = await settledRss(opts.pid);
   await Promise.all(clients.map((c) => c.close()));
   return {
     connections: clients.length,

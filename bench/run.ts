@@ -107,7 +107,7 @@ async function profiled<T>(name: string, prepare: (server: ChildServer) => Promi
 log(`settings ${JSON.stringify(SETTINGS)}`);
 await freshDatabase();
 const db = createDb(DATABASE_URL);
-const server = await startChildServer(serverEnv());
+const server = await startChildServer(serverEnv(), ['--expose-gc']); // for the memory measure (e)
 const shards = await server.shards();
 const router = routerFor(shards);
 await router.start();

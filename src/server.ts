@@ -141,6 +141,9 @@ export async function startServer(services: Services, opts: { host?: string; por
           const identity = await identityFromAuthorization(config.jwtSecret, params.authorization ?? params.Authorization);
           if (!identity) return false;
           ctx.extra.identity = identity;
+          // graphql-ws keeps the upgrade request for the socket's whole life; we only needed the
+          // identity from it, and a driver's socket lives all day.
+          (ctx.extra as { request?: IncomingMessage }).request = undefined;
           return true;
         } catch {
           return false;
@@ -152,7 +155,6 @@ export async function startServer(services: Services, opts: { host?: string; por
       onSubscribe: async (ctx, id, payload) => {
         if (draining) return [new GraphQLError('server is shutting down; reconnect', { extensions: { code: 'SERVICE_UNAVAILABLE' } })];
         const enveloped = yoga.getEnveloped({
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
           identity: ctx.extra.identity ?? null,
