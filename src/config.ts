@@ -171,6 +171,3 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
 }
-
-/** The documented knobs, for the README table and `--help`-style output. */
-export const CONFIG_KEYS = Object.keys(envSchema.shape);

@@ -66,13 +66,18 @@ describe('rounds, declines, cancels, reconnects', () => {
     return { apps, stop: async () => (await stop(), await Promise.all(apps.map((a) => a.close()))) };
   }
 
+  /** Drivers placed as in driversAt, and a ride requested at the pickup by a new rider. */
+  async function rideRequestedNear(pickup: { lat: number; lng: number }, kms: number[]) {
+    const drivers = await driversAt(pickup, kms);
+    const rider = await newRider(stack);
+    const ride = (await http(stack.httpUrl, REQUEST, rideInput(pickup), rider.token)).data!.requestRide;
+    return { ...drivers, rider, ride };
+  }
+
   it('round 2 reaches drivers beyond the round-1 radius and never re-offers a decliner (acceptances 1, 2)', async () => {
-    const pickup = { lat: 52.52, lng: 13.405 };
-    const { apps, stop } = await driversAt(pickup, [0.3, 0.6, 2.5]);
+    const { apps, stop, ride } = await rideRequestedNear({ lat: 52.52, lng: 13.405 }, [0.3, 0.6, 2.5]);
     const [a, b, far] = apps as [DriverApp, DriverApp, DriverApp];
     try {
-      const rider = await newRider(stack);
-      const ride = (await http(stack.httpUrl, REQUEST, rideInput(pickup), rider.token)).data!.requestRide;
       expect((await a.nextEvent('RideOffer')).round).toBe(1);
       expect((await b.nextEvent('RideOffer')).round).toBe(1);
       expect(feed(far)).toEqual([]); // 2.5 km is outside round 1's 1 km
@@ -105,12 +110,9 @@ describe('rounds, declines, cancels, reconnects', () => {
   });
 
   it('a round that times out widens to the next radius', async () => {
-    const pickup = { lat: 41.9028, lng: 12.4964 };
-    const { apps, stop } = await driversAt(pickup, [0.4, 2.2]);
+    const { apps, stop, ride } = await rideRequestedNear({ lat: 41.9028, lng: 12.4964 }, [0.4, 2.2]);
     const [near, far] = apps as [DriverApp, DriverApp];
     try {
-      const rider = await newRider(stack);
-      const ride = (await http(stack.httpUrl, REQUEST, rideInput(pickup), rider.token)).data!.requestRide;
       const first = await near.nextEvent('RideOffer');
       const offeredAt = Date.now();
       expect(first.round).toBe(1);
@@ -126,11 +128,8 @@ describe('rounds, declines, cancels, reconnects', () => {
   });
 
   it('rider cancels while offers are live: revoked, accept does not assign, reservations freed (acceptance 4)', async () => {
-    const pickup = { lat: 59.3293, lng: 18.0686 };
-    const { apps, stop } = await driversAt(pickup, [0.2, 0.4]);
+    const { apps, stop, rider, ride } = await rideRequestedNear({ lat: 59.3293, lng: 18.0686 }, [0.2, 0.4]);
     try {
-      const rider = await newRider(stack);
-      const ride = (await http(stack.httpUrl, REQUEST, rideInput(pickup), rider.token)).data!.requestRide;
       await Promise.all(apps.map((d) => d.nextEvent('RideOffer')));
       const cancelled = await http(stack.httpUrl, 'mutation C($id: ID!) { cancelRide(rideId: $id) { status endReason } }', { id: ride.id }, rider.token);
       expect(cancelled.data?.cancelRide).toEqual({ status: 'CANCELLED', endReason: 'cancelled by rider' });
@@ -148,11 +147,9 @@ describe('rounds, declines, cancels, reconnects', () => {
 
   it('cancel after assignment tells the driver and frees them for the next ride (acceptance 4)', async () => {
     const pickup = { lat: 45.4642, lng: 9.19 };
-    const { apps, stop } = await driversAt(pickup, [0.3]);
+    const { apps, stop, rider, ride } = await rideRequestedNear(pickup, [0.3]);
     const [driver] = apps as [DriverApp];
     try {
-      const rider = await newRider(stack);
-      const ride = (await http(stack.httpUrl, REQUEST, rideInput(pickup), rider.token)).data!.requestRide;
       await driver.nextEvent('RideOffer');
       expect(await driver.accept(ride.id)).toMatchObject({ __typename: 'RideAssignment' });
       expect((await dispatchState(stack, driver.profile.id))[0]).toBe('ON_RIDE');
@@ -167,12 +164,9 @@ describe('rounds, declines, cancels, reconnects', () => {
   });
 
   it('a reconnecting driver gets live offers from myOffers (and its feed); an expired offer cannot be accepted (acceptance 5)', async () => {
-    const pickup = { lat: 47.4979, lng: 19.0402 };
-    const { apps, stop } = await driversAt(pickup, [0.3]);
+    const { apps, stop, ride } = await rideRequestedNear({ lat: 47.4979, lng: 19.0402 }, [0.3]);
     const [driver] = apps as [DriverApp];
     try {
-      const rider = await newRider(stack);
-      const ride = (await http(stack.httpUrl, REQUEST, rideInput(pickup), rider.token)).data!.requestRide;
       await driver.nextEvent('RideOffer');
       await driver.close(); // the app loses its socket...
       const again = wsConnect(stack.wsUrl, await stack.token('driver', driver.profile.id));

@@ -2,6 +2,7 @@
 // the nearest-driver search. A location ping is two script calls: the driver's record (on the
 // shard owning the driver id: out-of-order guard, region pointer, duty) and the region's index (on
 // the shard owning the region). See ../../README.md "Redis layout".
+import type { Config } from '../config.ts';
 import type { DriverDuty } from '../generated/prisma/enums.ts';
 import { driverKey, driverRoute, regionKeys, regionOfSeenKey, regionRoute, SEEN_KEY_PATTERN } from '../redis/keys.ts';
 import type { ShardRouter } from '../redis/shard-router.ts';
@@ -9,12 +10,7 @@ import type { DriverProfile } from '../registry/registry.ts';
 import { cellOf, regionOf, regionsWithin } from './cells.ts';
 import { validateLocation, type LocationUpdate } from './location-input.ts';
 
-export interface LocationIndexOptions {
-  driverTtlMs: number;
-  driverRecordTtlMs: number;
-  sweepIntervalMs: number;
-  sweepBatch: number;
-}
+export type LocationIndexOptions = Config['geo'];
 
 export type DispatchState = 'UNKNOWN' | 'FREE' | 'OFFERED' | 'ON_RIDE';
 

@@ -1,5 +1,5 @@
 // What a location update must satisfy before anything is written. Each failure names the field.
-import { DomainError } from '../errors.ts';
+import { badInput, DomainError } from '../errors.ts';
 import { MAX_GEO_LATITUDE } from './cells.ts';
 
 export interface LocationUpdate {
@@ -16,6 +16,26 @@ export const MAX_CLOCK_SKEW_MS = 5_000;
 const MAX_SPEED_KMH = 400;
 const MAX_ACCURACY_M = 10_000;
 
+/** Why a latitude is unusable (Redis GEO's range), or null. */
+export function latitudeProblem(lat: number): string | null {
+  if (typeof lat !== 'number' || !Number.isFinite(lat)) return 'must be a finite number';
+  return Math.abs(lat) > MAX_GEO_LATITUDE ? `must be within ±${MAX_GEO_LATITUDE.toFixed(5)}` : null;
+}
+
+/** Why a longitude is unusable, or null. */
+export function longitudeProblem(lng: number): string | null {
+  if (typeof lng !== 'number' || !Number.isFinite(lng)) return 'must be a finite number';
+  return Math.abs(lng) > 180 ? 'must be within ±180' : null;
+}
+
+/** A point in a request (pickup, dropoff, a search centre): BAD_USER_INPUT naming `<prefix>lat|lng`. */
+export function validatePoint(p: { lat: number; lng: number }, prefix = ''): void {
+  const lat = latitudeProblem(p.lat);
+  if (lat) throw badInput(`${prefix}lat`, lat);
+  const lng = longitudeProblem(p.lng);
+  if (lng) throw badInput(`${prefix}lng`, lng);
+}
+
 const invalid = (field: string, message: string) =>
   new DomainError('INVALID_LOCATION', `${field}: ${message}`, { field });
 
@@ -25,10 +45,10 @@ function finite(field: string, value: number): void {
 
 /** Throws INVALID_LOCATION naming the first bad field. `livenessMs`: older reports are useless. */
 export function validateLocation(u: LocationUpdate, now: number, livenessMs: number): void {
-  finite('lat', u.lat);
-  if (Math.abs(u.lat) > MAX_GEO_LATITUDE) throw invalid('lat', `must be within ±${MAX_GEO_LATITUDE.toFixed(5)}`);
-  finite('lng', u.lng);
-  if (Math.abs(u.lng) > 180) throw invalid('lng', 'must be within ±180');
+  const lat = latitudeProblem(u.lat);
+  if (lat) throw invalid('lat', lat);
+  const lng = longitudeProblem(u.lng);
+  if (lng) throw invalid('lng', lng);
   if (u.heading != null) {
     finite('heading', u.heading);
     if (u.heading < 0 || u.heading >= 360) throw invalid('heading', 'must be in [0, 360)');

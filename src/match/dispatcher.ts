@@ -18,7 +18,7 @@ import type { Db } from '../db/client.ts';
 import { badInput, DomainError, notFound } from '../errors.ts';
 import type { Prisma, Ride, RideOffer } from '../generated/prisma/client.ts';
 import type { CarType, PaymentMethod } from '../generated/prisma/enums.ts';
-import { MAX_GEO_LATITUDE } from '../geo/cells.ts';
+import { validatePoint } from '../geo/location-input.ts';
 import type { Candidate, LocationIndex } from '../geo/location-index.ts';
 import type { Logger } from '../logger.ts';
 import type { Events, RevokeReason } from '../pubsub.ts';
@@ -78,13 +78,6 @@ export function validateRideId(rideId: string): void {
   if (!UUID.test(rideId)) throw badInput('rideId', 'must be a ride id (UUID)');
 }
 
-function validatePoint(field: string, p: LatLng): void {
-  if (!Number.isFinite(p.lat) || Math.abs(p.lat) > MAX_GEO_LATITUDE) {
-    throw badInput(`${field}.lat`, `must be within ±${MAX_GEO_LATITUDE.toFixed(5)}`);
-  }
-  if (!Number.isFinite(p.lng) || Math.abs(p.lng) > 180) throw badInput(`${field}.lng`, 'must be within ±180');
-}
-
 /**
  * What accepting means for this driver, from Postgres' rows alone. The driver's own offer speaks
  * first: an offer that ran out is OfferExpired whatever happened to the ride afterwards.
@@ -141,8 +134,8 @@ export class Dispatcher {
    * statement, then publish. Otherwise the ride is stored and the general round loop widens.
    */
   async requestRide(riderId: string, input: RequestRideInput): Promise<RideView> {
-    validatePoint('pickup', input.pickup);
-    validatePoint('dropoff', input.dropoff);
+    validatePoint(input.pickup, 'pickup.');
+    validatePoint(input.dropoff, 'dropoff.');
     const minRating = input.minDriverRating ?? null;
     if (minRating !== null && !(minRating >= 0 && minRating <= 5)) throw badInput('minDriverRating', 'must be between 0 and 5');
 
@@ -223,13 +216,9 @@ export class Dispatcher {
   }
 
   async cancel(riderId: string, rideId: string): Promise<RideView> {
-    validateRideId(rideId);
-    const effects: Effect[] = [];
-    const ride = await this.db.$transaction(async (tx) => {
-      const ride = await this.lockRide(tx, rideId);
-      if (!ride) throw notFound('ride', rideId);
+    return this.transition(rideId, async (tx, ride, effects) => {
       if (ride.riderId !== riderId) throw new DomainError('FORBIDDEN', 'only the rider who requested a ride can cancel it');
-      if (ride.status === 'CANCELLED') return ride;
+      if (ride.status === 'CANCELLED') return toRideView(ride);
       if (ride.status !== 'SEARCHING' && ride.status !== 'ASSIGNED') {
         throw new DomainError('INVALID_STATE', `ride is already ${ride.status}`);
       }
@@ -247,12 +236,9 @@ export class Dispatcher {
         // The assigned driver hears it on their offers feed and becomes available again.
         effects.push(() => this.revoke(ride.driverId!, rideId, 'CANCELLED'));
       }
-      effects.push(() => this.deps.claims.close(rideId));
-      effects.push(() => this.publishRide(updated));
-      return updated;
-    }, TX_OPTIONS);
-    await this.run(effects);
-    return toRideView(ride);
+      effects.push(() => this.deps.claims.close(rideId), () => this.publishRide(updated));
+      return toRideView(updated);
+    });
   }
 
   // ── Driver ───────────────────────────────────────────────────────────────────────────────────
@@ -277,10 +263,9 @@ export class Dispatcher {
       case 'MISSING':
         break;
     }
-    const effects: Effect[] = [];
     let result: AcceptResult;
     try {
-      result = await this.db.$transaction((tx) => this.confirmAssignment(tx, rideId, driverId, effects), TX_OPTIONS);
+      result = await this.transition(rideId, (tx, ride, effects) => this.confirmAssignment(tx, ride, driverId, effects));
     } catch (err) {
       if (verdict === 'WON') await this.deps.claims.unclaim(rideId, driverId, 'OPEN').catch(() => {});
       if (err instanceof DomainError) throw err;
@@ -288,25 +273,21 @@ export class Dispatcher {
       this.log.error(`ride ${rideId}: recording the assignment failed`, err);
       throw new DomainError('RETRYABLE', 'the assignment could not be recorded; nothing changed, try again');
     }
-    if (verdict === 'WON' && result.kind !== 'assigned') effects.push(() => this.syncClaimRecord(rideId, driverId));
-    await this.run(effects);
+    if (verdict === 'WON' && result.kind !== 'assigned') {
+      await this.syncClaimRecord(rideId, driverId).catch((err) => this.log.warn(`ride ${rideId}: claim record not synced`, err));
+    }
     return result;
   }
 
   async decline(driverId: string, rideId: string): Promise<DeclineResult> {
-    validateRideId(rideId);
     return this.endOffer(driverId, rideId, 'DECLINED');
   }
 
   /** The assigned driver finished the ride: it is COMPLETED and the driver available again. */
   async complete(driverId: string, rideId: string): Promise<RideView> {
-    validateRideId(rideId);
-    const effects: Effect[] = [];
-    const ride = await this.db.$transaction(async (tx) => {
-      const ride = await this.lockRide(tx, rideId);
-      if (!ride) throw notFound('ride', rideId);
+    return this.transition(rideId, async (tx, ride, effects) => {
       if (ride.driverId !== driverId) throw new DomainError('FORBIDDEN', 'only the assigned driver can complete a ride');
-      if (ride.status === 'COMPLETED') return ride;
+      if (ride.status === 'COMPLETED') return toRideView(ride);
       if (ride.status !== 'ASSIGNED') throw new DomainError('INVALID_STATE', `ride is ${ride.status}`);
       const updated = await tx.ride.update({
         where: { id: rideId },
@@ -314,10 +295,8 @@ export class Dispatcher {
       });
       await tx.rideEvent.create({ data: { rideId, type: RideEventType.COMPLETED, driverId } });
       effects.push(() => this.deps.drivers.release(driverId, rideId), () => this.publishRide(updated));
-      return updated;
-    }, TX_OPTIONS);
-    await this.run(effects);
-    return toRideView(ride);
+      return toRideView(updated);
+    });
   }
 
   /** The driver went OFFLINE (or silent): every live offer they hold is revoked and its ride moves on. */
@@ -516,9 +495,8 @@ export class Dispatcher {
 
   // ── Claims ───────────────────────────────────────────────────────────────────────────────────
 
-  private async confirmAssignment(tx: Tx, rideId: string, driverId: string, effects: Effect[]): Promise<AcceptResult> {
-    const ride = await this.lockRide(tx, rideId);
-    if (!ride) throw notFound('ride', rideId);
+  private async confirmAssignment(tx: Tx, ride: Ride, driverId: string, effects: Effect[]): Promise<AcceptResult> {
+    const rideId = ride.id;
     const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
     const verdict = acceptVerdict(ride, offer, driverId, Date.now());
     if (verdict === 'assigned') return { kind: 'assigned', ride: toRideView(ride), driverId };
@@ -565,11 +543,8 @@ export class Dispatcher {
 
   /** Ends one driver's live offer for a ride (declined, or expired because they went away). */
   private async endOffer(driverId: string, rideId: string, as: 'DECLINED' | 'EXPIRED'): Promise<DeclineResult> {
-    const effects: Effect[] = [];
     let roundFinished = false;
-    const result = await this.db.$transaction(async (tx): Promise<DeclineResult> => {
-      const ride = await this.lockRide(tx, rideId);
-      if (!ride) throw notFound('ride', rideId);
+    const result = await this.transition(rideId, async (tx, ride, effects): Promise<DeclineResult> => {
       const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
       if (!offer || offer.status === 'DECLINED' || offer.status === 'REVOKED') return { kind: 'not-found', rideId };
       if (offer.status === 'ACCEPTED') throw new DomainError('INVALID_STATE', 'you accepted this ride; it can no longer be declined');
@@ -587,11 +562,26 @@ export class Dispatcher {
         roundFinished = true;
       }
       return { kind: 'declined', rideId };
-    }, TX_OPTIONS);
-    await this.run(effects);
+    });
     if (roundFinished) {
       await this.track(this.advance(rideId)).catch((err) => this.log.warn(`ride ${rideId}: next round deferred to the poller`, err));
     }
+    return result;
+  }
+
+  /**
+   * One transition of a ride: in a transaction that first locks the ride's row (so transitions of
+   * the same ride never interleave), then the post-commit effects.
+   */
+  private async transition<T>(rideId: string, change: (tx: Tx, ride: Ride, effects: Effect[]) => Promise<T>): Promise<T> {
+    validateRideId(rideId);
+    const effects: Effect[] = [];
+    const result = await this.db.$transaction(async (tx) => {
+      const ride = await this.lockRide(tx, rideId);
+      if (!ride) throw notFound('ride', rideId);
+      return change(tx, ride, effects);
+    }, TX_OPTIONS);
+    await this.run(effects);
     return result;
   }
 

@@ -21,14 +21,8 @@ export interface RiderProfile {
   name: string;
 }
 
-export interface DriverInput {
-  id: string;
-  name: string;
-  carType: CarType;
-  paymentPreference: PaymentPreference;
-  rating: number;
-  vehicle: string;
-}
+/** What an admin registers; duty is the driver's own choice (setDriverStatus). */
+export type DriverInput = Omit<DriverProfile, 'duty'>;
 
 /** Ids appear in Redis keys and hash tags: keep them to a plain, bounded alphabet. */
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;

@@ -1,7 +1,7 @@
 // Driver positions: updateDriverLocation (sent every ~10 s over the driver's socket), duty, and
 // the admin's view of who is near a point.
 import { DriverDuty } from '../generated/prisma/enums.ts';
-import { MAX_GEO_LATITUDE } from '../geo/cells.ts';
+import { validatePoint } from '../geo/location-input.ts';
 import type { Candidate, LocationAck } from '../geo/location-index.ts';
 import { setDriverStatus } from '../drivers/duty.ts';
 import { badInput } from '../errors.ts';
@@ -80,10 +80,6 @@ const NearbyDriverRef = builder.objectRef<Candidate>('NearbyDriver').implement({
 export const MAX_NEARBY_RADIUS_KM = 50;
 export const MAX_NEARBY_LIMIT = 500;
 
-export function validatePoint(lat: number, lng: number, prefix = ''): void {
-  if (!Number.isFinite(lat) || Math.abs(lat) > MAX_GEO_LATITUDE) throw badInput(`${prefix}lat`, `must be within ±${MAX_GEO_LATITUDE.toFixed(5)}`);
-  if (!Number.isFinite(lng) || Math.abs(lng) > 180) throw badInput(`${prefix}lng`, 'must be within ±180');
-}
 
 builder.queryField('nearbyDrivers', (t) =>
   t.field({
@@ -97,7 +93,7 @@ builder.queryField('nearbyDrivers', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       requireRole(ctx, 'admin');
-      validatePoint(args.lat, args.lng);
+      validatePoint(args);
       if (!(args.radiusKm > 0 && args.radiusKm <= MAX_NEARBY_RADIUS_KM)) throw badInput('radiusKm', `must be in (0, ${MAX_NEARBY_RADIUS_KM}]`);
       const limit = args.limit ?? 20;
       if (limit < 1 || limit > MAX_NEARBY_LIMIT) throw badInput('limit', `must be in [1, ${MAX_NEARBY_LIMIT}]`);

@@ -23,7 +23,6 @@ export class Samples {
   }
 }
 
-export const fmtMs = (ms: number) => (Number.isNaN(ms) ? '-' : ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(0)} ms`);
 export const fmtSeconds = (ms: number) => (Number.isNaN(ms) ? '-' : `${(ms / 1000).toFixed(1)} s`);
 
 /** Counts events in a sliding one-second window (for "updates/s"). */
