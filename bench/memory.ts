@@ -29,24 +29,33 @@ async function settledRss(pid: number): Promise<number> {
   return readings.sort((a, b) => a - b)[1]!;
 }
 
-export async function benchMemory(opts: { url: string; pid: number; bus: Redis; driverIds: string[] }): Promise<MemoryResult> {
-  const before = await settledRss(opts.pid);
+/** Connects drivers with their offers feed open and waits until the bus has all their feeds. */
+async function connectIdle(opts: { url: string; bus: Redis }, driverIds: string[], alreadyOpen: number): Promise<RidematchClient[]> {
   const clients: RidematchClient[] = [];
-  for (let i = 0; i < opts.driverIds.length; i += 200) {
-    const batch = await Promise.all(opts.driverIds.slice(i, i + 200).map((id) => clientFor(opts.url, 'driver', id)));
+  for (let i = 0; i < driverIds.length; i += 200) {
+    const batch = await Promise.all(driverIds.slice(i, i + 200).map((id) => clientFor(opts.url, 'driver', id)));
     for (const c of batch) c.driverOffers({ next: () => {} });
     clients.push(...batch);
     await new Promise((r) => setTimeout(r, 100));
   }
-  // Wait until every feed is subscribed on the bus.
   const deadline = Date.now() + 30_000;
   for (;;) {
     const channels = (await opts.bus.pubsub('CHANNELS', `${topics.driverOffers('')}*`)) as string[];
-    if (channels.length >= opts.driverIds.length || Date.now() > deadline) break;
+    if (channels.length >= alreadyOpen + driverIds.length || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
+  return clients;
+}
+
+const WARM_UP_CONNECTIONS = 20;
+
+export async function benchMemory(opts: { url: string; pid: number; bus: Redis; driverIds: string[] }): Promise<MemoryResult> {
+  // A few connections first, so one-time costs (code compiled on first use, caches) stay out.
+  const warm = await connectIdle(opts, opts.driverIds.slice(0, WARM_UP_CONNECTIONS), 0);
+  const before = await settledRss(opts.pid);
+  const clients = await connectIdle(opts, opts.driverIds.slice(WARM_UP_CONNECTIONS), WARM_UP_CONNECTIONS);
   const after = await settledRss(opts.pid);
-  await Promise.all(clients.map((c) => c.close()));
+  await Promise.all([...warm, ...clients].map((c) => c.close()));
   return {
     connections: clients.length,
     rssBeforeMiB: before / 2 ** 20,

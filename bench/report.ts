@@ -36,7 +36,7 @@ function verdict(target: keyof typeof TARGETS, value: number): string {
   if (met) return 'met';
   if (t.limit === 0) return `missed (${value})`;
   const by = t.better === 'higher' ? (t.limit - value) / t.limit : (value - t.limit) / t.limit;
-  return `missed by ${(by * 100).toFixed(0)}%`;
+  return `missed by ${(by * 100).toFixed(by < 0.1 ? 1 : 0)}%`;
 }
 
 const n = (v: number, digits = 0) => v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });

@@ -32,7 +32,7 @@ const SETTINGS = {
   originalSearches: env('BENCH_ORIGINAL_SEARCHES', 20),
   contentionRides: env('BENCH_CONTENTION_RIDES', 100),
   contentionPerRide: 5,
-  idleConnections: env('BENCH_IDLE_CONNECTIONS', 2_000),
+  idleConnections: env('BENCH_IDLE_CONNECTIONS', 5_000),
   driverTtlMs: 60_000,
 };
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/ridematch_bench';
@@ -107,7 +107,7 @@ async function profiled<T>(name: string, prepare: (server: ChildServer) => Promi
 log(`settings ${JSON.stringify(SETTINGS)}`);
 await freshDatabase();
 const db = createDb(DATABASE_URL);
-const server = await startChildServer(serverEnv(), ['--expose-gc']); // for the memory measure (e)
+const server = await startChildServer(serverEnv());
 const shards = await server.shards();
 const router = routerFor(shards);
 await router.start();
@@ -148,17 +148,22 @@ await match.tearDown();
 log('(d) contention');
 const contention = await benchContention({ db, url: server.url, rides: SETTINGS.contentionRides, perRide: SETTINGS.contentionPerRide });
 
-log('(e) memory per idle connection');
-const bus = new Redis(shards[0]!.url); // npm start's default event bus is the first shard
+await router.stop();
+await server.stop();
+
+// A fresh server: after the other phases the allocator would reuse memory they freed, and the RSS
+// delta would flatter us.
+log('(e) memory per idle connection, on a fresh server');
+const memoryServer = await startChildServer(serverEnv(), ['--expose-gc']);
+const bus = new Redis((await memoryServer.shards())[0]!.url); // npm start's default event bus is the first shard
 const memory = await benchMemory({
-  url: server.url,
-  pid: server.child.pid!,
+  url: memoryServer.url,
+  pid: memoryServer.child.pid!,
   bus,
   driverIds: match.fleetDrivers(SETTINGS.idleConnections).map((d) => d.id),
 });
 bus.disconnect();
-await router.stop();
-await server.stop();
+await memoryServer.stop();
 
 log('profiles: ingest and matching, each on its own profiled server');
 const ingestProfile = await profiled(
