@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { parseShardList } from '../src/config.ts';
+import { recreateDatabase } from '../src/db/admin.ts';
 import { createDb } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { ShardRouter } from '../src/redis/shard-router.ts';
@@ -49,13 +50,7 @@ function version(cmd: string, args: string[]): string {
 }
 
 async function freshDatabase(): Promise<void> {
-  const admin = new URL(DATABASE_URL);
-  const name = admin.pathname.slice(1);
-  admin.pathname = '/postgres';
-  const db = createDb(admin.toString());
-  await db.$executeRawUnsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await db.$executeRawUnsafe(`CREATE DATABASE "${name}"`);
-  await db.$disconnect();
+  await recreateDatabase(DATABASE_URL);
   await migrate(DATABASE_URL);
 }
 

@@ -2,13 +2,12 @@
 // design on the same drivers: GEORADIUS at a 100-mile radius, then one HGET of JSON metadata per
 // candidate, filtering afterwards in the application.
 import { Redis } from 'ioredis';
-import { LocationIndex } from '../src/geo/location-index.ts';
 import { startLocalRedis } from '../src/redis/local-servers.ts';
 import type { ShardRouter } from '../src/redis/shard-router.ts';
 import type { DriverProfile } from '../src/registry/registry.ts';
 import type { BoundingBox } from '../src/sim/simulation.ts';
 import { Samples } from '../src/sim/stats.ts';
-import { randomPoint } from './lib/fleet.ts';
+import { benchLocationIndex, randomPoint } from './lib/fleet.ts';
 
 export interface SearchResult {
   drivers: number;
@@ -43,7 +42,7 @@ export async function benchSearch(opts: {
   originalSearches: number;
 }): Promise<SearchResult> {
   const shards = opts.router.shards.map((s) => s.redis);
-  const index = new LocationIndex(opts.router, { driverTtlMs: opts.driverTtlMs, driverRecordTtlMs: 3_600_000, sweepIntervalMs: 60_000, sweepBatch: 500 });
+  const index = benchLocationIndex(opts.router, opts.driverTtlMs);
   await Promise.all(shards.map((r) => r.config('RESETSTAT')));
   const wall = new Samples();
   for (let i = 0; i < opts.searches; i++) {

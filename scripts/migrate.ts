@@ -1,6 +1,7 @@
 // npm run db:migrate — create the database if needed and apply pending migrations.
 import { loadConfig } from '../src/config.ts';
-import { ensureDatabase, migrate } from '../src/db/migrate.ts';
+import { ensureDatabase } from '../src/db/admin.ts';
+import { migrate } from '../src/db/migrate.ts';
 
 const config = loadConfig();
 try {

@@ -3,7 +3,8 @@
 import { signToken } from '../src/auth.ts';
 import { loadConfig } from '../src/config.ts';
 import { createDb } from '../src/db/client.ts';
-import { ensureDatabase, migrate } from '../src/db/migrate.ts';
+import { ensureDatabase } from '../src/db/admin.ts';
+import { migrate } from '../src/db/migrate.ts';
 import { CarType, PaymentPreference } from '../src/generated/prisma/enums.ts';
 import { Registry } from '../src/registry/registry.ts';
 

@@ -3,7 +3,8 @@
 // and serves GraphiQL on http://localhost:4000/graphql.
 import { closeServices, createServices } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
-import { ensureDatabase, migrate } from './db/migrate.ts';
+import { ensureDatabase } from './db/admin.ts';
+import { migrate } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-servers.ts';
 import { startServer } from './server.ts';

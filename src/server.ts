@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -23,8 +23,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What the WS path hands Yoga: the identity from connection_init (HTTP reads the header). */
 interface ServerContext {
-  req?: IncomingMessage;
   identity?: Identity | null;
 }
 
@@ -77,13 +77,13 @@ async function httpIdentity(secret: string, request: Request): Promise<Identity 
   }
 }
 
-export function createGraphQLHandler(services: Services, plugins: Plugin[] = []): YogaServerInstance<ServerContext, GraphQLContext> {
+export function createGraphQLHandler(services: Services): YogaServerInstance<ServerContext, GraphQLContext> {
   const { config } = services;
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     // Compiled execution (graphql-jit): location acks and offer events are executed thousands of
     // times a second with the same few documents; compiling them once roughly halves the cost.
-    plugins: [useGraphQlJit(), ...plugins],
+    plugins: [useGraphQlJit()],
     graphqlEndpoint: '/graphql',
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Ridematch' } : false,
     landingPage: false,

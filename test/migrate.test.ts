@@ -7,8 +7,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../src/db/client.ts';
-import { checksumOf, DEFAULT_MIGRATIONS_DIR, ensureDatabase, migrate, MigrationError } from '../src/db/migrate.ts';
-import { dropDatabase, recreateDatabase } from './helpers/global-setup.ts';
+import { dropDatabase, ensureDatabase, recreateDatabase } from '../src/db/admin.ts';
+import { checksumOf, DEFAULT_MIGRATIONS_DIR, migrate, MigrationError } from '../src/db/migrate.ts';
 
 const scratchUrl = `postgresql://postgres@127.0.0.1:5432/ridematch_migrate_${process.pid}`;
 let migrationNames: string[];

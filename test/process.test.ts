@@ -7,7 +7,7 @@ import { signToken } from '../src/auth.ts';
 import { loadConfig } from '../src/config.ts';
 import { freePort } from '../src/redis/local-servers.ts';
 import { wsConnect } from './helpers/graphql.ts';
-import { dropDatabase } from './helpers/global-setup.ts';
+import { dropDatabase } from '../src/db/admin.ts';
 import { spawnServer } from './helpers/process.ts';
 
 const freshDbUrl = `postgresql://postgres@127.0.0.1:5432/ridematch_start_${process.pid}`;

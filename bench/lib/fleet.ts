@@ -38,6 +38,11 @@ export async function registerFleet(db: Db, prefix: string, count: number): Prom
   return drivers;
 }
 
+/** The index as the server builds it, for the benchmark's direct writes and searches. */
+export function benchLocationIndex(router: ShardRouter, driverTtlMs: number): LocationIndex {
+  return new LocationIndex(router, { driverTtlMs, driverRecordTtlMs: 3_600_000, sweepIntervalMs: 60_000, sweepBatch: 500 });
+}
+
 /**
  * Puts drivers online (live, FREE) at random points of the box, as if each had just reported.
  * Returns where each one is.
@@ -49,7 +54,7 @@ export async function putOnline(
   driverTtlMs: number,
 ): Promise<Map<string, { lat: number; lng: number }>> {
   const positions = new Map(drivers.map((d) => [d.id, randomPoint(box)]));
-  const index = new LocationIndex(router, { driverTtlMs, driverRecordTtlMs: 3_600_000, sweepIntervalMs: 60_000, sweepBatch: 500 });
+  const index = benchLocationIndex(router, driverTtlMs);
   index.onUnknownState = async (id) => {
     await router.write(driverRoute(id), (redis) => redis.restore(driverKey(id), 'FREE', '', ''));
   };

@@ -138,29 +138,3 @@ export async function migrate(
     await client.end();
   }
 }
-
-/** Creates the database named in the URL when it does not exist yet (fresh machines have none). */
-export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
-  const url = new URL(databaseUrl);
-  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!name) throw new MigrationError('DATABASE_URL names no database');
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new MigrationError(
-      `PostgreSQL is not reachable at ${url.host} (${(err as Error).message}); ` +
-        'start it (Debian: pg_ctlcluster 15 main start) or set DATABASE_URL',
-    );
-  }
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount) return false;
-    await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
-    return true;
-  } finally {
-    await client.end();
-  }
-}

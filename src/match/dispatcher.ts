@@ -346,7 +346,9 @@ export class Dispatcher {
         if (locked.length === 0) return;
         const ride = await tx.ride.findUniqueOrThrow({ where: { id: rideId } });
         const now = Date.now();
-        const live = await tx.rideOffer.findMany({ where: { rideId, status: 'OFFERED' } });
+        // Every offer this ride ever made: the live ones matter now, all of them for who to skip.
+        const offers = await tx.rideOffer.findMany({ where: { rideId } });
+        const live = offers.filter((o) => o.status === 'OFFERED');
 
         const silent = await this.silentDrivers(live, now);
         if (silent.length > 0) {
@@ -360,7 +362,7 @@ export class Dispatcher {
           return;
         }
         await this.expireOffers(tx, rideId, remaining, new Date(now), effects);
-        await this.startNextRound(tx, ride, now, effects, reserved);
+        await this.startNextRound(tx, ride, new Set(offers.map((o) => o.driverId)), now, effects, reserved);
       }, TX_OPTIONS);
     } catch (err) {
       // Nothing was committed: give back what this attempt reserved. The ride stays due.
@@ -370,9 +372,16 @@ export class Dispatcher {
     await this.run(effects);
   }
 
-  private async startNextRound(tx: Tx, ride: Ride, now: number, effects: Effect[], reserved: Array<{ driverId: string }>): Promise<void> {
-    const previous = await tx.rideOffer.findMany({ where: { rideId: ride.id }, select: { driverId: true } });
-    const exclude = new Set(previous.map((o) => o.driverId));
+  /** `exclude`: drivers already offered this ride (declined, expired or revoked): never again. */
+  private async startNextRound(
+    tx: Tx,
+    ride: Ride,
+    exclude: Set<string>,
+    now: number,
+    effects: Effect[],
+    reserved: Array<{ driverId: string }>,
+  ): Promise<void> {
+    const everOffered = exclude.size > 0;
     let round = ride.round;
     let lastRadius = 0;
     while (round < this.policy.maxRounds) {
@@ -410,7 +419,6 @@ export class Dispatcher {
       });
       return;
     }
-    const everOffered = exclude.size > 0;
     const reason = everOffered
       ? `no driver accepted in ${this.policy.maxRounds} round(s)`
       : `no available driver within ${lastRadius || this.radiusForRound(this.policy.maxRounds)} km`;

@@ -2,20 +2,13 @@
 // its two history events, inserted by a single statement (data-modifying CTEs are one atomic
 // statement; the foreign keys are checked at its end, when the ride row exists).
 import type { Db } from '../db/client.ts';
-import type { CarType, PaymentMethod } from '../generated/prisma/enums.ts';
+import type { Ride } from '../generated/prisma/client.ts';
 
 export interface FirstRound {
-  ride: {
-    id: string;
-    riderId: string;
-    pickupLat: number;
-    pickupLng: number;
-    dropoffLat: number;
-    dropoffLng: number;
-    carType: CarType;
-    paymentMethod: PaymentMethod;
-    minDriverRating: number | null;
-  };
+  ride: Pick<
+    Ride,
+    'id' | 'riderId' | 'pickupLat' | 'pickupLng' | 'dropoffLat' | 'dropoffLng' | 'carType' | 'paymentMethod' | 'minDriverRating'
+  >;
   at: Date;
   roundEndsAt: Date;
   nextCheckAt: Date;

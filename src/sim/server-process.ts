@@ -1,7 +1,7 @@
 // Runs `npm start` (src/main.ts) as a child process for the simulator and the benchmark, so the
 // load generator and the server are separate processes (as in production, and so the server's
 // CPU and memory can be measured on their own).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../redis/local-servers.ts';
 
@@ -16,13 +16,19 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/** Spawns src/main.ts with this environment on top of ours (an undefined value unsets a variable). */
+export function spawnMain(env: Record<string, string | undefined>, opts: { nodeArgs?: string[]; stdio: StdioOptions }): ChildProcess {
+  return spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env } as NodeJS.ProcessEnv,
+    stdio: opts.stdio,
+  });
+}
+
+/** Starts src/main.ts on a free port and resolves once /ready answers. */
 export async function startChildServer(env: Record<string, string | undefined>, nodeArgs: string[] = []): Promise<ChildServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) } as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawnMain({ LOG_LEVEL: 'warn', ...env, PORT: String(port) }, { nodeArgs, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}/graphql`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 60_000;

@@ -1,9 +1,7 @@
 // Runs src/main.ts (what `npm start` runs) as a child process, for tests of the real process:
 // start-up defaults, signals, and instances that get killed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
+import type { ChildProcess } from 'node:child_process';
+import { spawnMain } from '../../src/sim/server-process.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -14,11 +12,7 @@ export interface ServerProcess {
 }
 
 export function spawnServer(env: Record<string, string | undefined>): ServerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env } as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnMain(env, { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/redis/local-servers.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
-import { cloneDatabase, dropDatabase } from './global-setup.ts';
+import { cloneDatabase, dropDatabase } from '../../src/db/admin.ts';
 
 export interface Instance {
   services: Services;
