@@ -102,7 +102,7 @@ export class MatchBench {
    * rides of the first second warm the path up and are not counted.
    */
   async run(online: number, ratePerSecond: number, seconds: number): Promise<MatchLevel> {
-    this.positions = await putOnline(this.opts.router, this.fleet.slice(0, online), this.opts.box, this.opts.driverTtlMs);
+    this.positions = await putOnline(this.opts.router, this.opts.db, this.fleet.slice(0, online), this.opts.box, this.opts.driverTtlMs);
     await Promise.all(
       this.probes.map((p) => p.client.updateDriverLocation({ ...p.position, recordedAt: new Date().toISOString() })),
     );

@@ -19,7 +19,8 @@ const SIDE_KM = 50;
 const SAMPLES = 20_000;
 const router = new ShardRouter(
   ['s1', 's2', 's3'].map((name) => ({ name, url: 'redis://127.0.0.1:1' })),
-  { healthIntervalMs: 1_000, downAfterMisses: 3, commandTimeoutMs: 100, readWindowMs: 0 },
+  { healthIntervalMs: 1_000, downAfterMisses: 3,
+  upAfterSuccesses: 3, commandTimeoutMs: 100, readWindowMs: 0 },
 );
 let seed = 1;
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);

@@ -70,6 +70,7 @@ function routerFor(shards: Array<{ name: string; url: string }>): ShardRouter {
   return new ShardRouter(parseShardList(shards.map((s) => `${s.name}=${s.url}`).join(' ')), {
     healthIntervalMs: 1_000,
     downAfterMisses: 3,
+    upAfterSuccesses: 3,
     commandTimeoutMs: 5_000,
     readWindowMs: SETTINGS.driverTtlMs,
   });
@@ -101,9 +102,9 @@ async function profiled<T>(name: string, prepare: (server: ChildServer) => Promi
 
 log(`settings ${JSON.stringify(SETTINGS)}`);
 await freshDatabase();
-const db = createDb(DATABASE_URL);
+const { db } = createDb(DATABASE_URL);
 const server = await startChildServer(serverEnv());
-const shards = await server.shards();
+const shards = server.shards;
 const router = routerFor(shards);
 await router.start();
 log(`server up on ${server.url} with shards ${shards.map((s) => s.url).join(' ')}`);
@@ -130,6 +131,7 @@ for (const online of SETTINGS.densities) {
 
 log('(c) search cost against the original design');
 const search = await benchSearch({
+  db,
   router,
   box: CITY,
   driverTtlMs: SETTINGS.driverTtlMs,
@@ -150,7 +152,7 @@ await server.stop();
 // delta would flatter us.
 log('(e) memory per idle connection, on a fresh server');
 const memoryServer = await startChildServer(serverEnv(), ['--expose-gc']);
-const bus = new Redis((await memoryServer.shards())[0]!.url); // npm start's default event bus is the first shard
+const bus = new Redis(memoryServer.shards[0]!.url); // npm start's default event bus is the first shard
 const memory = await benchMemory({
   url: memoryServer.url,
   pid: memoryServer.child.pid!,
@@ -169,7 +171,7 @@ const ingestProfile = await profiled(
 const matchProfile = await profiled(
   'match',
   async (s) => {
-    const profRouter = routerFor(await s.shards());
+    const profRouter = routerFor(s.shards);
     await profRouter.start();
     const bench = new MatchBench({ db, url: s.url, router: profRouter, box: CITY, driverTtlMs: SETTINGS.driverTtlMs, maxFleet: SETTINGS.densities[0]! });
     await bench.setUp();

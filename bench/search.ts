@@ -7,6 +7,7 @@ import type { ShardRouter } from '../src/redis/shard-router.ts';
 import type { DriverProfile } from '../src/registry/registry.ts';
 import type { BoundingBox } from '../src/sim/simulation.ts';
 import { Samples } from '../src/sim/stats.ts';
+import type { Db } from '../src/db/client.ts';
 import { benchLocationIndex, randomPoint } from './lib/fleet.ts';
 
 export interface SearchResult {
@@ -33,6 +34,7 @@ async function serverUsec(redis: Redis, commands: string[]): Promise<number> {
 const OUR_QUERY = { startRadiusKm: 0.5, maxRadiusKm: 1, limit: 13, carType: 'ECONOMY', paymentMethod: 'CARD' };
 
 export async function benchSearch(opts: {
+  db: Db;
   router: ShardRouter;
   box: BoundingBox;
   driverTtlMs: number;
@@ -42,7 +44,7 @@ export async function benchSearch(opts: {
   originalSearches: number;
 }): Promise<SearchResult> {
   const shards = opts.router.shards.map((s) => s.redis);
-  const index = benchLocationIndex(opts.router, opts.driverTtlMs);
+  const index = benchLocationIndex(opts.router, opts.db, opts.driverTtlMs);
   await Promise.all(shards.map((r) => r.config('RESETSTAT')));
   const wall = new Samples();
   for (let i = 0; i < opts.searches; i++) {

@@ -16,7 +16,7 @@ const payments = Object.values(PaymentPreference);
 const config = loadConfig();
 await ensureDatabase(config.databaseUrl);
 await migrate(config.databaseUrl);
-const db = createDb(config.databaseUrl);
+const { db } = createDb(config.databaseUrl);
 const registry = new Registry(db);
 for (let i = 1; i <= DRIVERS; i++) {
   await registry.upsertDriver({
@@ -32,6 +32,6 @@ for (let i = 1; i <= RIDERS; i++) await registry.upsertRider({ id: `r-${i}`, nam
 await db.$disconnect();
 
 console.log(`seeded ${DRIVERS} drivers (d-1..d-${DRIVERS}) and ${RIDERS} riders (r-1..r-${RIDERS})`);
-console.log(`admin token:  ${await signToken(config.jwtSecret, { role: 'admin', id: 'admin' })}`);
-console.log(`driver d-1:   ${await signToken(config.jwtSecret, { role: 'driver', id: 'd-1' })}`);
-console.log(`rider r-1:    ${await signToken(config.jwtSecret, { role: 'rider', id: 'r-1' })}`);
+console.log(`admin token:  ${await signToken(config.jwt, { role: 'admin', id: 'admin' })}`);
+console.log(`driver d-1:   ${await signToken(config.jwt, { role: 'driver', id: 'd-1' })}`);
+console.log(`rider r-1:    ${await signToken(config.jwt, { role: 'rider', id: 'r-1' })}`);

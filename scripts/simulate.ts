@@ -41,7 +41,7 @@ if (!url) {
 
 const sim = new Simulation({
   url,
-  jwtSecret: loadConfig().jwtSecret,
+  jwtSecret: loadConfig().jwt.secret,
   drivers: Number(values.drivers),
   riders: Number(values.riders),
   rideRatePerSecond: Number(values['ride-rate']),

@@ -12,4 +12,4 @@ if (!role || !id || !(ROLES as readonly string[]).includes(role)) {
   process.exit(2);
 }
 const config = loadConfig();
-console.log(await signToken(config.jwtSecret, { role: role as Role, id }, expires));
+console.log(await signToken(config.jwt, { role: role as Role, id }, expires));

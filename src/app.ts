@@ -1,12 +1,24 @@
 // Composition root: builds every service of one API instance from a Config. No module-level
 // state anywhere else, so tests can run several instances in one process.
+import { RideAccess } from './access/ride-access.ts';
+import { createClock, type Clock } from './clock.ts';
 import type { Config, ShardSpec } from './config.ts';
-import { createDb, type Db } from './db/client.ts';
+import { createDb, type Db, type MeasuredPool } from './db/client.ts';
+import { DriverRecords } from './drivers/driver-records.ts';
+import { DriverReconciler } from './drivers/reconciler.ts';
 import { LocationIndex } from './geo/location-index.ts';
+import { RateLimits } from './limits/rate-limits.ts';
+import { SocketSlots } from './limits/socket-slots.ts';
 import type { Logger } from './logger.ts';
-import { Dispatcher } from './match/dispatcher.ts';
-import { DriverStates } from './match/driver-state.ts';
+import { Assignment } from './match/assignment.ts';
+import type { MatchDeps } from './match/deps.ts';
+import { DriverPicker } from './match/driver-picker.ts';
+import { Notifier } from './match/notifier.ts';
 import { RideClaims } from './match/ride-claims.ts';
+import { RideQueries } from './match/ride-queries.ts';
+import { RideRequests } from './match/requests.ts';
+import { RoundScheduler } from './match/rounds.ts';
+import { RideTransitions } from './match/transitions.ts';
 import { Events } from './pubsub.ts';
 import { ShardRouter } from './redis/shard-router.ts';
 import { Registry } from './registry/registry.ts';
@@ -14,62 +26,103 @@ import { Registry } from './registry/registry.ts';
 export interface Services {
   config: Config;
   log: Logger;
+  clock: Clock;
   db: Db;
+  pool: MeasuredPool;
   router: ShardRouter;
   events: Events;
   registry: Registry;
+  records: DriverRecords;
+  reconciler: DriverReconciler;
   locations: LocationIndex;
-  drivers: DriverStates;
   claims: RideClaims;
-  dispatcher: Dispatcher;
+  rounds: RoundScheduler;
+  requests: RideRequests;
+  assignment: Assignment;
+  queries: RideQueries;
+  access: RideAccess;
+  limits: RateLimits;
+  sockets: SocketSlots;
 }
 
 /** Connects to Postgres, the shards and the event bus, and starts the background loops. */
 export async function createServices(config: Config, log: Logger): Promise<Services> {
   const shards: ShardSpec[] = config.redisShards ?? [];
   if (shards.length === 0) throw new Error('no Redis shards configured');
-  const db = createDb(config.databaseUrl);
+  const clock = createClock(config.clockSkewMs);
+  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize);
   const router = new ShardRouter(shards, {
     healthIntervalMs: config.shards.healthIntervalMs,
     downAfterMisses: config.shards.downAfterMisses,
+    upAfterSuccesses: config.shards.upAfterSuccesses,
     commandTimeoutMs: config.shards.commandTimeoutMs,
     readWindowMs: config.geo.driverTtlMs,
     log,
   });
   await router.start();
-  const events = new Events(config.pubsubRedisUrl ?? shards[0]!.url);
+  const events = new Events(config.pubsubRedisUrl ?? shards[0]!.url, { publishTimeoutMs: config.busPublishTimeoutMs, log });
   await events.ready();
 
   const registry = new Registry(db);
-  const locations = new LocationIndex(router, config.geo);
-  const drivers = new DriverStates(router, db, config.geo.driverRecordTtlMs);
+  const records = new DriverRecords(router, db, {
+    recordTtlMs: config.geo.driverRecordTtlMs,
+    reconcileIntervalMs: config.geo.reconcileIntervalMs,
+    location: config.rateLimits.location,
+  });
+  const locations = new LocationIndex(router, records, clock, config.geo);
   const claims = new RideClaims(router);
-  const dispatcher = new Dispatcher({
+  const deps: MatchDeps = {
     db,
-    locations,
-    drivers,
+    transitions: new RideTransitions(db, log),
+    picker: new DriverPicker(locations, records, config.match),
     claims,
-    events,
+    records,
+    notifier: new Notifier(events, records),
     policy: config.match,
     driverTtlMs: config.geo.driverTtlMs,
     log,
-  });
+  };
+  const rounds = new RoundScheduler(deps, Math.max(1, Math.floor(config.dbPoolSize / 2)));
+  const reconciler = new DriverReconciler(records, config.geo.reconcileIntervalMs, log);
 
   // A profile changed on any instance drops it from every instance's cache.
-  registry.onChange((kind, id) => void events.publishRegistryChange({ kind, id }).catch(() => {}));
-  await events.onRegistryChange(({ kind, id }) => registry.invalidate(kind, id));
-  locations.onUnknownState = (driverId) => drivers.restoreFromDb(driverId);
+  registry.onChange((kind, id) => void events.publishRegistryChange({ kind, id }));
+  events.onRegistryChange(({ kind, id }) => registry.invalidate(kind, id));
 
   locations.startSweeper();
-  dispatcher.startPolling();
-  return { config, log, db, router, events, registry, locations, drivers, claims, dispatcher };
+  rounds.startPolling();
+  reconciler.start();
+  return {
+    config,
+    log,
+    clock,
+    db,
+    pool,
+    router,
+    events,
+    registry,
+    records,
+    reconciler,
+    locations,
+    claims,
+    rounds,
+    requests: new RideRequests(deps, rounds),
+    assignment: new Assignment(deps, rounds),
+    queries: new RideQueries(db),
+    access: new RideAccess(db),
+    limits: new RateLimits(router, config.rateLimits),
+    sockets: new SocketSlots(router, config.ws.maxSocketsPerIdentity),
+  };
 }
 
 /** Stops the loops (waiting for rounds under way) and closes every connection. */
 export async function closeServices(services: Services): Promise<void> {
   services.locations.stop();
-  await services.dispatcher.stop();
+  services.sockets.stop();
+  await services.reconciler.stop();
+  await services.rounds.stop();
   await services.events.close();
   await services.router.stop();
   await services.db.$disconnect();
+  await services.pool.end().catch(() => {});
 }

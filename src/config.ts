@@ -3,32 +3,73 @@
 // from overrides and main.ts decides what to do with a bad one (one message, exit 1).
 import { z } from 'zod';
 
-const DEV_JWT_SECRET = 'ridematch-dev-secret-change-me-0123456789';
+/** Public on purpose (it is in the repository): accepted only in development and test. */
+export const DEV_JWT_SECRET = 'ridematch-dev-secret-change-me-0123456789';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const positive = () => z.coerce.number().positive().finite();
 const bool = () =>
   z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+/** A list separated by commas or spaces. */
+const list = () =>
+  z
+    .string()
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean));
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** development and test are the only environments with development conveniences. */
+  NODE_ENV: z.string().trim().min(1).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(4000),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .default('postgresql://postgres@127.0.0.1:5432/ridematch'),
+  DB_POOL_SIZE: int(2, 500).default(10),
   /** Shards, separated by spaces or semicolons; each `[name=]redis://host:port` or
    *  `[name=]redis+sentinel://h1:p1,h2:p2/mastername`. Unset: local shard processes are started. */
   REDIS_SHARDS: z.string().trim().optional(),
-  /** Redis for cross-instance events. Default: the first shard. */
+  /** Redis for cross-instance events (redis:// or redis+sentinel://). Default: the first shard
+   *  in development and test; required elsewhere. */
   PUBSUB_REDIS_URL: z.string().trim().optional(),
   LOCAL_REDIS_SHARD_COUNT: int(1, 16).default(3),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_ISSUER: z.string().trim().min(1).optional(),
+  JWT_AUDIENCE: z.string().trim().min(1).optional(),
   GRAPHIQL: bool().optional(),
+  INTROSPECTION: bool().optional(),
+  /** Browser origins allowed by CORS and for WebSocket upgrades; `*` wildcards a port or a label. */
+  CORS_ORIGINS: list().optional(),
+  /** Behind a load balancer: take the client address from the last X-Forwarded-For hop. */
+  TRUST_PROXY: bool().default(false),
   WS_MAX_PAYLOAD_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 1_000).default(5),
+  WS_MAX_SOCKETS_PER_IDENTITY: int(1, 1_000).default(4),
+  HTTP_MAX_BODY_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+  HTTP_HEADERS_TIMEOUT_MS: int(1_000, 120_000).default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(1_000, 300_000).default(15_000),
+  HTTP_KEEPALIVE_TIMEOUT_MS: int(100, 120_000).default(5_000),
   SHUTDOWN_GRACE_MS: int(0, 60_000).default(3_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Test seam: shifts this instance's clock (see src/clock.ts). Deadlines never use it. */
+  CLOCK_SKEW_MS: z.coerce.number().int().default(0),
+
+  GRAPHQL_MAX_DEPTH: int(2, 100).default(12),
+  GRAPHQL_MAX_ALIASES: int(0, 1_000).default(15),
+  GRAPHQL_MAX_TOKENS: int(100, 100_000).default(2_000),
+  GRAPHQL_MAX_DIRECTIVES: int(0, 1_000).default(20),
+  GRAPHQL_MAX_COST: int(10, 1_000_000).default(5_000),
+
+  /** Location updates per driver: a token bucket refilled at this rate, holding at most BURST. */
+  LOCATION_RATE_PER_S: positive().default(0.5),
+  LOCATION_BURST: int(1, 1_000).default(10),
+  RIDE_REQUEST_LIMIT: int(1, 10_000).default(5),
+  RIDE_REQUEST_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
+  OPERATION_LIMIT: int(1, 1_000_000).default(300),
+  ADMIN_OPERATION_LIMIT: int(1, 1_000_000).default(1_200),
+  OPERATION_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
+  AUTH_FAILURE_LIMIT: int(1, 1_000_000).default(20),
+  AUTH_FAILURE_WINDOW_MS: int(1_000, 86_400_000).default(60_000),
 
   /** A driver not heard from for this long is not available. */
   DRIVER_TTL_MS: int(1_000, 3_600_000).default(30_000),
@@ -36,9 +77,14 @@ const envSchema = z.object({
   DRIVER_RECORD_TTL_MS: int(1_000, 7 * 86_400_000).default(3_600_000),
   SWEEP_INTERVAL_MS: int(50, 600_000).default(5_000),
   SWEEP_BATCH: int(1, 100_000).default(500),
+  /** Driver state in Redis that disagrees with Postgres is corrected within this bound. */
+  RECONCILE_INTERVAL_MS: int(100, 3_600_000).default(15_000),
   SHARD_HEALTH_INTERVAL_MS: int(50, 60_000).default(1_000),
   SHARD_DOWN_AFTER_MISSES: int(1, 100).default(3),
+  SHARD_UP_AFTER_SUCCESSES: int(1, 100).default(3),
   REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(1_000),
+  /** A publish on the event bus never holds a caller longer than this. */
+  BUS_PUBLISH_TIMEOUT_MS: int(10, 10_000).default(250),
 
   MATCH_BATCH_SIZE: int(1, 100).default(5),
   MATCH_ROUND_TIMEOUT_MS: int(100, 600_000).default(15_000),
@@ -53,38 +99,72 @@ const envSchema = z.object({
 export type Env = Record<string, string | undefined>;
 
 export interface ShardSpec {
-  /** Stable identity used for rendezvous hashing; defaults to the URL. */
+  /** Stable identity used for rendezvous hashing, logs and /ready; never holds credentials. */
   name: string;
   url: string;
 }
 
 export interface Config {
-  env: 'development' | 'production' | 'test';
+  env: string;
+  /** development or test: the dev secret, local shards and GraphiQL by default are allowed. */
+  isDevelopment: boolean;
   host: string;
   port: number;
   databaseUrl: string;
+  dbPoolSize: number;
   /** null = start local redis-server shard processes (development convenience). */
   redisShards: ShardSpec[] | null;
   pubsubRedisUrl: string | null;
   localRedisShardCount: number;
-  jwtSecret: string;
+  jwt: { secret: string; issuer: string | null; audience: string | null };
   jwtSecretIsDevDefault: boolean;
   graphiql: boolean;
-  wsMaxPayloadBytes: number;
+  introspection: boolean;
+  corsOrigins: string[];
+  trustProxy: boolean;
+  ws: { maxPayloadBytes: number; maxSubscriptionsPerSocket: number; maxSocketsPerIdentity: number };
+  http: { maxBodyBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   shutdownGraceMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  clockSkewMs: number;
+  operationLimits: OperationLimits;
+  rateLimits: RateLimitPolicy;
   geo: {
     driverTtlMs: number;
     driverRecordTtlMs: number;
     sweepIntervalMs: number;
     sweepBatch: number;
+    reconcileIntervalMs: number;
   };
   shards: {
     healthIntervalMs: number;
     downAfterMisses: number;
+    upAfterSuccesses: number;
     commandTimeoutMs: number;
   };
+  busPublishTimeoutMs: number;
   match: MatchPolicy;
+}
+
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+}
+
+export interface Window {
+  points: number;
+  windowMs: number;
+}
+
+export interface RateLimitPolicy {
+  location: { ratePerS: number; burst: number };
+  rideRequests: Window;
+  operations: Window;
+  adminOperations: Window;
+  authFailures: Window;
 }
 
 export interface MatchPolicy {
@@ -101,6 +181,13 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** host:port of a Redis URL (every host for Sentinel), never its credentials. */
+export function redisDisplayName(url: string): string {
+  const rest = url.replace(/^[a-z+]+:\/\//i, '');
+  const withoutAuth = rest.includes('@') ? rest.slice(rest.lastIndexOf('@') + 1) : rest;
+  return withoutAuth.replace(/\/$/, '');
+}
+
 export function parseShardList(value: string): ShardSpec[] {
   return value
     .split(/[\s;]+/)
@@ -108,58 +195,100 @@ export function parseShardList(value: string): ShardSpec[] {
     .map((entry) => {
       const eq = entry.indexOf('=');
       const hasName = eq > 0 && !entry.slice(0, eq).includes(':');
-      const name = hasName ? entry.slice(0, eq) : entry;
       const url = hasName ? entry.slice(eq + 1) : entry;
       if (!/^redis(\+sentinel)?:\/\/[^/]+/.test(url) && !/^rediss:\/\//.test(url)) {
-        throw new ConfigError(`REDIS_SHARDS: "${entry}" is not a redis:// or redis+sentinel:// URL`);
+        throw new ConfigError(`REDIS_SHARDS: "${redisDisplayName(entry)}" is not a redis:// or redis+sentinel:// URL`);
       }
-      return { name, url };
+      return { name: hasName ? entry.slice(0, eq) : redisDisplayName(url), url };
     });
 }
+
+const DEV_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'https://localhost:*'];
 
 export function loadConfig(env: Env = process.env): Config {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
+    // Never echo a value back: it may be a secret.
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   const e = parsed.data;
-  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
-    throw new ConfigError('Invalid configuration: JWT_SECRET must be set in production');
+  const isDevelopment = e.NODE_ENV === 'development' || e.NODE_ENV === 'test';
+  if (!isDevelopment && !e.JWT_SECRET) {
+    throw new ConfigError(`Invalid configuration: JWT_SECRET must be set (at least 32 characters) when NODE_ENV is ${e.NODE_ENV}`);
+  }
+  if (!isDevelopment && e.JWT_SECRET === DEV_JWT_SECRET) {
+    throw new ConfigError(`Invalid configuration: JWT_SECRET is the public development secret, refused when NODE_ENV is ${e.NODE_ENV}`);
   }
   const shards = e.REDIS_SHARDS ? parseShardList(e.REDIS_SHARDS) : null;
   if (shards && shards.length === 0) throw new ConfigError('Invalid configuration: REDIS_SHARDS lists no shard');
   if (shards && new Set(shards.map((s) => s.name)).size !== shards.length) {
     throw new ConfigError('Invalid configuration: REDIS_SHARDS names must be unique');
   }
+  if (!isDevelopment && shards && !e.PUBSUB_REDIS_URL) {
+    throw new ConfigError(`Invalid configuration: PUBSUB_REDIS_URL must be set when NODE_ENV is ${e.NODE_ENV} (the bus must not ride on a shard)`);
+  }
   if (e.MATCH_RADIUS_START_KM > e.MATCH_RADIUS_CAP_KM) {
     throw new ConfigError('Invalid configuration: MATCH_RADIUS_START_KM must not exceed MATCH_RADIUS_CAP_KM');
   }
   return {
     env: e.NODE_ENV,
+    isDevelopment,
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    dbPoolSize: e.DB_POOL_SIZE,
     redisShards: shards,
     pubsubRedisUrl: e.PUBSUB_REDIS_URL ?? null,
     localRedisShardCount: e.LOCAL_REDIS_SHARD_COUNT,
-    jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, issuer: e.JWT_ISSUER ?? null, audience: e.JWT_AUDIENCE ?? null },
     jwtSecretIsDevDefault: !e.JWT_SECRET,
-    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
-    wsMaxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+    graphiql: e.GRAPHIQL ?? isDevelopment,
+    introspection: e.INTROSPECTION ?? isDevelopment,
+    corsOrigins: e.CORS_ORIGINS ?? (isDevelopment ? DEV_CORS_ORIGINS : []),
+    trustProxy: e.TRUST_PROXY,
+    ws: {
+      maxPayloadBytes: e.WS_MAX_PAYLOAD_BYTES,
+      maxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxSocketsPerIdentity: e.WS_MAX_SOCKETS_PER_IDENTITY,
+    },
+    http: {
+      maxBodyBytes: e.HTTP_MAX_BODY_BYTES,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
+    clockSkewMs: e.CLOCK_SKEW_MS,
+    operationLimits: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxDirectives: e.GRAPHQL_MAX_DIRECTIVES,
+      maxCost: e.GRAPHQL_MAX_COST,
+    },
+    rateLimits: {
+      location: { ratePerS: e.LOCATION_RATE_PER_S, burst: e.LOCATION_BURST },
+      rideRequests: { points: e.RIDE_REQUEST_LIMIT, windowMs: e.RIDE_REQUEST_WINDOW_MS },
+      operations: { points: e.OPERATION_LIMIT, windowMs: e.OPERATION_WINDOW_MS },
+      adminOperations: { points: e.ADMIN_OPERATION_LIMIT, windowMs: e.OPERATION_WINDOW_MS },
+      authFailures: { points: e.AUTH_FAILURE_LIMIT, windowMs: e.AUTH_FAILURE_WINDOW_MS },
+    },
     geo: {
       driverTtlMs: e.DRIVER_TTL_MS,
       driverRecordTtlMs: e.DRIVER_RECORD_TTL_MS,
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
       sweepBatch: e.SWEEP_BATCH,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
     },
     shards: {
       healthIntervalMs: e.SHARD_HEALTH_INTERVAL_MS,
       downAfterMisses: e.SHARD_DOWN_AFTER_MISSES,
+      upAfterSuccesses: e.SHARD_UP_AFTER_SUCCESSES,
       commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     },
+    busPublishTimeoutMs: e.BUS_PUBLISH_TIMEOUT_MS,
     match: {
       batchSize: e.MATCH_BATCH_SIZE,
       roundTimeoutMs: e.MATCH_ROUND_TIMEOUT_MS,

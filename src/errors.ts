@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'INVALID_LOCATION' // a location update is out of range (names the field)
   | 'NOT_FOUND' // the thing the argument points at does not exist
   | 'INVALID_STATE' // the request is well-formed but not allowed now (e.g. cancel a finished ride)
+  | 'ACTIVE_RIDE_EXISTS' // the rider already has a live ride (extensions.rideId)
+  | 'RATE_LIMITED' // over a limit: nothing changed, retry after extensions.retryAfterMs
   | 'RETRYABLE' // a transient failure: nothing changed, try again
   | 'SERVICE_UNAVAILABLE'; // a dependency is down
 
@@ -34,3 +36,6 @@ export const badInput = (field: string, message: string) =>
 
 export const notFound = (what: string, id: string) =>
   new DomainError('NOT_FOUND', `${what} ${id} not found`, { id });
+
+export const rateLimited = (what: string, retryAfterMs: number) =>
+  new DomainError('RATE_LIMITED', `too many ${what}; retry in ${Math.ceil(retryAfterMs / 1000)} s`, { retryAfterMs: Math.ceil(retryAfterMs) });

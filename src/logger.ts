@@ -1,19 +1,56 @@
-// Minimal leveled logger: one line per event, to stderr. LOG_LEVEL=silent for quiet tests.
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+// Structured logs (pino): one JSON object per line on stderr, readable (pino-pretty) in
+// development when it is installed. Nothing secret is written: credentials in URLs, bearer
+// tokens and JWTs are scrubbed from messages and fields, and fields named like secrets are
+// redacted, whatever code logged them.
+import { createRequire } from 'node:module';
+import { pino, type Logger as PinoLogger } from 'pino';
 
-export interface Logger {
-  debug(msg: string, extra?: unknown): void;
-  info(msg: string, extra?: unknown): void;
-  warn(msg: string, extra?: unknown): void;
-  error(msg: string, extra?: unknown): void;
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type Logger = PinoLogger;
+
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[redacted]@'], // scheme://user:password@host
+  [/\bBearer\s+[^\s"',]+/gi, 'Bearer [redacted]'],
+  [/\beyJ[\w-]+\.[\w-]+\.[\w-]+/g, '[redacted jwt]'],
+];
+
+/** Removes credentials and tokens from a text (log messages, error messages, URLs). */
+export function scrub(text: string): string {
+  return SECRET_PATTERNS.reduce((t, [pattern, replacement]) => t.replace(pattern, replacement), text);
 }
 
-export function createLogger(level: LogLevel = 'info', scope = 'ridematch'): Logger {
-  const at = (l: Exclude<LogLevel, 'silent'>) => (msg: string, extra?: unknown) => {
-    if (ORDER[l] < ORDER[level]) return;
-    const detail = extra instanceof Error ? ` ${extra.message}` : extra === undefined ? '' : ` ${JSON.stringify(extra)}`;
-    process.stderr.write(`${new Date().toISOString()} ${l.padEnd(5)} [${scope}] ${msg}${detail}\n`);
+function scrubDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return { type: value.name, message: scrub(value.message), code: (value as { code?: unknown }).code };
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubDeep(v, depth + 1)]));
+}
+
+const REDACTED_KEYS = ['authorization', 'password', 'token', 'secret', 'jwtSecret', 'cookie'];
+
+function prettyTransport(): pino.TransportSingleOptions | undefined {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } };
+  } catch {
+    return undefined; // production images carry no dev dependencies: JSON it is
+  }
+}
+
+export function createLogger(level: LogLevel = 'info', opts: { pretty?: boolean } = {}): Logger {
+  const transport = opts.pretty && level !== 'silent' ? prettyTransport() : undefined;
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'ridematch' },
+    redact: { paths: [...REDACTED_KEYS, ...REDACTED_KEYS.map((k) => `*.${k}`)], censor: '[redacted]' },
+    formatters: { log: (object) => scrubDeep(object) as Record<string, unknown> },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a)) as Parameters<typeof method>);
+      },
+    },
+    serializers: { err: (err: Error) => scrubDeep(err) },
   };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return transport ? pino({ ...options, transport }) : pino(options, pino.destination({ fd: 2, sync: true }));
 }

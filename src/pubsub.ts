@@ -1,9 +1,16 @@
 // Events between instances: graphql-redis-subscriptions over ioredis. Topic names and payload
-// types live here and nowhere else. Redis Pub/Sub is at-most-once (no replay, and a message
-// published before SUBSCRIBE is acknowledged is lost), so every pushed fact is also readable by
-// query (`ride`, `myOffers`) and clients re-read after (re)subscribing.
+// types live here and nowhere else.
+//
+// The bus is at-most-once and optional:
+// - a publish never blocks or fails its caller: no offline queue, a short command timeout, and a
+//   failure is counted and dropped (every pushed fact is also readable: `ride`, `myOffers`);
+// - a subscription catches up by reading the current state after Redis acknowledged its
+//   SUBSCRIBE (or, if the bus is away, at once, and again once the SUBSCRIBE goes through);
+// - when the subscriber connection comes back after an outage, every open subscription of this
+//   instance re-reads the current state and pushes what changed.
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
+import type { Logger } from './logger.ts';
 import type { RideView } from './match/ride-view.ts';
 import { redisOptionsFromUrl } from './redis/shard-router.ts';
 
@@ -38,6 +45,14 @@ export interface RegistryChange {
   id: string;
 }
 
+export interface EventsOptions {
+  publishTimeoutMs: number;
+  log: Logger;
+}
+
+/** How long a new subscription waits for the bus before reading the current state without it. */
+const SUBSCRIBE_WAIT_MS = 1_000;
+
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 /** JSON turns Dates into strings; turn them back so resolvers see the same types as locally. */
 const reviveDates = (_key: unknown, value: unknown) =>
@@ -47,99 +62,219 @@ export class Events {
   readonly engine: RedisPubSub;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
+  private readonly streams = new Set<CatchUpStream<unknown>>();
+  /** Publishes that failed or timed out (the bus was away); for metrics and tests. */
+  failedPublishes = 0;
 
-  constructor(redisUrl: string) {
-    const options = { ...redisOptionsFromUrl(redisUrl), retryStrategy: (n: number) => Math.min(n * 100, 1_000) };
-    this.publisher = new Redis(options);
-    this.subscriber = new Redis(options);
+  constructor(
+    redisUrl: string,
+    private readonly options: EventsOptions,
+  ) {
+    const base = { ...redisOptionsFromUrl(redisUrl), retryStrategy: (n: number) => Math.min(n * 100, 1_000) };
+    this.publisher = new Redis({ ...base, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: options.publishTimeoutMs });
+    // The subscriber queues SUBSCRIBEs while the bus is away and re-subscribes when it returns.
+    this.subscriber = new Redis({ ...base, maxRetriesPerRequest: null });
     for (const c of [this.publisher, this.subscriber]) c.on('error', () => {});
+    let connectedBefore = false;
+    this.subscriber.on('ready', () => {
+      if (connectedBefore) setImmediate(() => void this.resyncAfterReconnect());
+      connectedBefore = true;
+    });
     this.engine = new RedisPubSub({ publisher: this.publisher, subscriber: this.subscriber, reviver: reviveDates });
   }
 
-  async ready(): Promise<void> {
-    await Promise.all([this.publisher.ping(), this.subscriber.ping()]);
+  /** Waits (bounded) for the bus; an instance starts without it and catches up when it comes. */
+  async ready(timeoutMs = 2_000): Promise<boolean> {
+    const up = Promise.all([this.subscriber.ping(), waitUntilReady(this.publisher)]).then(() => true, () => false);
+    const ok = await Promise.race([up, new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+    if (!ok) this.options.log.warn('event bus unreachable at start: pushes are delayed until it is back');
+    return ok;
   }
 
   publishOffer(driverId: string, event: DriverOfferEvent): Promise<void> {
-    return this.engine.publish(topics.driverOffers(driverId), event);
+    return this.publish(topics.driverOffers(driverId), event);
   }
 
   publishRideUpdate(event: RideUpdateEvent): Promise<void> {
-    return this.engine.publish(topics.rideUpdates(event.ride.id), event);
+    return this.publish(topics.rideUpdates(event.ride.id), event);
   }
 
   publishRegistryChange(change: RegistryChange): Promise<void> {
-    return this.engine.publish(topics.registryChanged, change);
+    return this.publish(topics.registryChanged, change);
+  }
+
+  /** Never throws and never takes longer than the publish timeout. */
+  private async publish(topic: string, payload: unknown): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('publish timed out')), this.options.publishTimeoutMs);
+    });
+    try {
+      await Promise.race([this.engine.publish(topic, payload), timeout]);
+    } catch (err) {
+      this.failedPublishes += 1;
+      this.options.log.debug({ err, topic }, 'publish dropped (bus unavailable)');
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
    * A driver's offers feed: the live offers they hold now, then every new offer or revoke.
-   * `current` is read only after Redis acknowledged the SUBSCRIBE, so nothing published in
-   * between is lost; an offer both read and received live is delivered once.
+   * `current` reads the live offers; `ended` explains offers the feed delivered that are no
+   * longer live (used when catching up after the bus was away).
    */
-  driverOffers(driverId: string, current: () => Promise<DriverOfferEvent[]>): AsyncIterableIterator<DriverOfferEvent> {
-    const key = (e: DriverOfferEvent) => (e.kind === 'offer' ? `${e.ride.id}#${e.round}` : null);
-    return new CatchUpStream(this.engine, topics.driverOffers(driverId), current, (e, initial) => {
-      const k = key(e);
-      return k !== null && initial.some((i) => key(i) === k);
-    });
+  driverOffers(
+    current: () => Promise<DriverOfferEvent[]>,
+    ended: (rideIds: string[]) => Promise<DriverOfferEvent[]>,
+    driverId: string,
+  ): AsyncIterableIterator<DriverOfferEvent> {
+    // Per ride: the round of the offer this feed pushed last, or 'revoked' once its end was pushed.
+    const told = new Map<string, number | 'revoked'>();
+    return this.track(
+      new CatchUpStream<DriverOfferEvent>(this.engine, topics.driverOffers(driverId), {
+        snapshot: async (catchingUp) => {
+          const live = await current();
+          if (!catchingUp) return live;
+          const liveRides = new Set(live.map((e) => (e.kind === 'offer' ? e.ride.id : e.rideId)));
+          const gone = [...told].filter(([rideId, state]) => state !== 'revoked' && !liveRides.has(rideId)).map(([rideId]) => rideId);
+          return [...live, ...(await ended(gone))];
+        },
+        accept: (e) => {
+          const rideId = e.kind === 'offer' ? e.ride.id : e.rideId;
+          const state = told.get(rideId);
+          if (e.kind === 'offer') {
+            if (state === e.round) return false; // read and received live: delivered once
+            told.set(rideId, e.round);
+          } else {
+            if (state === 'revoked') return false;
+            told.set(rideId, 'revoked');
+          }
+          if (told.size > 1_000) told.delete(told.keys().next().value!);
+          return true;
+        },
+      }),
+    );
   }
 
   /** A ride's updates: its current state first, then every change (never an older version). */
-  rideUpdates(rideId: string, current: () => Promise<RideUpdateEvent[]>): AsyncIterableIterator<RideUpdateEvent> {
-    let lastVersion = -1;
-    return new CatchUpStream(this.engine, topics.rideUpdates(rideId), current, (e, initial) => {
-      // Round starts share a version with the state they follow: only strictly older ones are stale.
-      const floor = Math.max(lastVersion, ...initial.map((i) => i.ride.version));
-      if (e.ride.version < floor) return true;
-      lastVersion = e.ride.version;
-      return false;
-    });
+  rideUpdates(current: () => Promise<RideUpdateEvent[]>, rideId: string): AsyncIterableIterator<RideUpdateEvent> {
+    let version = -1;
+    let round = -1;
+    return this.track(
+      new CatchUpStream<RideUpdateEvent>(this.engine, topics.rideUpdates(rideId), {
+        snapshot: current,
+        accept: (e, from) => {
+          // Round starts share a version with the state they follow: live, only strictly older
+          // versions are stale; a catch-up re-read is pushed only when something moved on.
+          const older = e.ride.version < version;
+          const unchanged = e.ride.version === version && e.ride.round <= round;
+          if (older || (from === 'catch-up' && unchanged)) return false;
+          version = e.ride.version;
+          round = e.ride.round;
+          return true;
+        },
+      }),
+    );
   }
 
-  async onRegistryChange(listener: (change: RegistryChange) => void): Promise<void> {
-    await this.engine.subscribe(topics.registryChanged, listener);
+  /** Subscribes in the background: the SUBSCRIBE is sent whenever the bus is (or comes) up. */
+  onRegistryChange(listener: (change: RegistryChange) => void): void {
+    void this.engine.subscribe(topics.registryChanged, listener).catch(() => {});
+  }
+
+  /** Open subscriptions on this instance (for metrics and tests). */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  private track<T>(stream: CatchUpStream<T>): CatchUpStream<T> {
+    this.streams.add(stream as CatchUpStream<unknown>);
+    stream.onClose = () => this.streams.delete(stream as CatchUpStream<unknown>);
+    return stream;
+  }
+
+  /** After the subscriber reconnected: its SUBSCRIBEs went out before this PING's reply came back. */
+  private async resyncAfterReconnect(): Promise<void> {
+    try {
+      await this.subscriber.ping();
+    } catch {
+      return; // gone again: the next 'ready' retries
+    }
+    this.options.log.info({ streams: this.streams.size }, 'event bus back: subscriptions catch up');
+    await Promise.all([...this.streams].map((s) => s.catchUp()));
   }
 
   async close(): Promise<void> {
+    for (const s of this.streams) void s.return();
     await this.engine.close().catch(() => {});
   }
 }
 
+function waitUntilReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
+}
+
+interface StreamPolicy<T> {
+  /** The current state; `catchingUp` is true after an outage (not for the first read). */
+  snapshot(catchingUp: boolean): Promise<T[]>;
+  /** Whether to push an event (deduplication, staleness). `from` says where it came from. */
+  accept(event: T, from: 'live' | 'snapshot' | 'catch-up'): boolean;
+}
+
 /**
  * An async iterator over one topic that first yields a snapshot read after the subscription is
- * live. Implemented by hand (not an async generator) so return() unsubscribes even while the
- * consumer is waiting for the next event.
+ * live, and can catch up again later. Implemented by hand (not an async generator) so return()
+ * unsubscribes even while the consumer is waiting for the next event.
  */
 class CatchUpStream<T> implements AsyncIterableIterator<T> {
   private readonly buffered: T[] = [];
   private readonly waiting: Array<(r: IteratorResult<T>) => void> = [];
-  private initial: T[] = [];
   private subscription: number | null = null;
   private open = true;
   private readonly ready: Promise<void>;
+  onClose: () => void = () => {};
 
   constructor(
     private readonly engine: RedisPubSub,
     topic: string,
-    current: () => Promise<T[]>,
-    private readonly skip: (event: T, initial: T[]) => boolean,
+    private readonly policy: StreamPolicy<T>,
   ) {
     const live: T[] = [];
     let caughtUp = false;
+    const subscribed = engine.subscribe(topic, (event: T) => (caughtUp ? this.push(event, 'live') : live.push(event)));
+    subscribed.then(
+      (id) => {
+        this.subscription = id;
+        if (!this.open) this.unsubscribe();
+      },
+      () => {},
+    );
     this.ready = (async () => {
-      this.subscription = await engine.subscribe(topic, (event: T) => (caughtUp ? this.push(event) : live.push(event)));
-      if (!this.open) return this.unsubscribe();
-      this.initial = await current();
-      for (const e of this.initial) this.push(e, true);
+      // The bus may be away: then read now, and again once the SUBSCRIBE went through.
+      const inTime = await Promise.race([subscribed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), SUBSCRIBE_WAIT_MS))]);
+      if (!this.open) return;
+      for (const e of await policy.snapshot(false)) this.push(e, 'snapshot');
       caughtUp = true;
-      for (const e of live) this.push(e);
+      for (const e of live.splice(0)) this.push(e, 'live');
+      if (!inTime) void subscribed.then(() => this.catchUp(), () => {});
     })();
     this.ready.catch(() => this.return());
   }
 
-  private push(event: T, fromSnapshot = false): void {
-    if (!this.open || (!fromSnapshot && this.skip(event, this.initial))) return;
+  /** Re-reads the current state and pushes what the consumer has not seen. */
+  async catchUp(): Promise<void> {
+    if (!this.open) return;
+    try {
+      for (const e of await this.policy.snapshot(true)) this.push(e, 'catch-up');
+    } catch {
+      // Postgres unavailable: the client's own re-read after reconnecting remains.
+    }
+  }
+
+  private push(event: T, from: 'live' | 'snapshot' | 'catch-up'): void {
+    if (!this.open || !this.policy.accept(event, from)) return;
     const resolve = this.waiting.shift();
     if (resolve) resolve({ value: event, done: false });
     else this.buffered.push(event);
@@ -154,6 +289,7 @@ class CatchUpStream<T> implements AsyncIterableIterator<T> {
   }
 
   async return(): Promise<IteratorResult<T>> {
+    if (this.open) this.onClose();
     this.open = false;
     this.unsubscribe();
     for (const resolve of this.waiting.splice(0)) resolve({ value: undefined, done: true });
@@ -166,7 +302,13 @@ class CatchUpStream<T> implements AsyncIterableIterator<T> {
   }
 
   private unsubscribe(): void {
-    if (this.subscription !== null) this.engine.unsubscribe(this.subscription);
+    if (this.subscription !== null) {
+      try {
+        this.engine.unsubscribe(this.subscription);
+      } catch {
+        // already gone
+      }
+    }
     this.subscription = null;
   }
 

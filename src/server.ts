@@ -1,19 +1,19 @@
 // One port: HTTP /graphql (Yoga; GraphiQL outside production), the graphql-ws WebSocket upgrade on
-// /graphql, /health and /ready. Graceful shutdown: stop accepting, let operations under way
-// finish, close sockets with 1001, then the caller closes Redis and Prisma.
+// /graphql, /health and /ready. Transport-level defences live here: header, body and keep-alive
+// timeouts, a body size limit, the Origin allowlist for upgrades, sockets per identity,
+// subscriptions per socket, and closing a socket when its token expires. Graceful shutdown: stop
+// accepting, let operations under way finish, close sockets with 1001.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { createGraphQLHandler, httpIdentity } from './api/yoga.ts';
 import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
-import type { GraphQLContext } from './schema/builder.ts';
 import { DomainError } from './errors.ts';
-import { maskError, toGraphQLError } from './schema/errors.ts';
-import { schema } from './schema/index.ts';
+import { clientAddress } from './http/client-address.ts';
+import { originAllowlist } from './http/origins.ts';
 
 export interface RunningServer {
   url: string;
@@ -23,10 +23,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** What the WS path hands Yoga: the identity from connection_init (HTTP reads the header). */
-interface ServerContext {
-  identity?: Identity | null;
-}
+/** Close codes of our WebSocket (graphql-ws' own codes keep their meaning). */
+export const CloseCode = {
+  /** The token is missing a claim, forged, or expired (the reason says which). */
+  Forbidden: 4403,
+  /** This identity already holds WS_MAX_SOCKETS_PER_IDENTITY sockets. */
+  TooManySockets: 4409,
+  /** Too many failed sign-ins from this address. */
+  RateLimited: 4429,
+  /** Graceful shutdown: reconnect (to another instance). */
+  GoingAway: 1001,
+} as const;
+
+/** setTimeout's longest delay; a token valid for longer is re-checked when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Counts operations under way from the moment they arrive (an HTTP request, or a query/mutation
@@ -56,133 +66,189 @@ function inFlightTracker() {
   return { begin, drained };
 }
 
+/** Names and health only: nothing that could carry a credential. */
 async function readiness(services: Services): Promise<{ ok: boolean; body: Record<string, unknown> }> {
   const down: string[] = [];
   await services.db.$queryRaw`SELECT 1`.catch(() => down.push('postgres'));
   const shards = services.router.status();
-  for (const s of shards) if (!s.healthy) down.push(`redis shard ${s.name} (${s.url})`);
+  for (const s of shards) if (!s.healthy) down.push(`redis shard ${s.name}`);
   return { ok: down.length === 0, body: { status: down.length === 0 ? 'ready' : 'unavailable', down, shards } };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
 }
 
-/** A present but invalid token fails the whole HTTP request with 401 UNAUTHENTICATED. */
-async function httpIdentity(secret: string, request: Request): Promise<Identity | null> {
-  try {
-    return await identityFromAuthorization(secret, request.headers.get('authorization'));
-  } catch (err) {
-    throw err instanceof DomainError ? toGraphQLError(err, 401) : err;
-  }
+function refuseUpgrade(socket: Socket, status: number, message: string): void {
+  socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-export function createGraphQLHandler(services: Services): YogaServerInstance<ServerContext, GraphQLContext> {
-  const { config } = services;
-  return createYoga<ServerContext, GraphQLContext>({
-    schema,
-    // Compiled execution (graphql-jit): location acks and offer events are executed thousands of
-    // times a second with the same few documents; compiling them once roughly halves the cost.
-    plugins: [useGraphQlJit()],
-    graphqlEndpoint: '/graphql',
-    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Ridematch' } : false,
-    landingPage: false,
-    maskedErrors: { maskError },
-    logging: config.logLevel === 'silent' ? false : 'warn',
-    context: async (initial) => ({
-      // WS operations arrive with the identity from connection_init; HTTP ones carry a header.
-      identity: initial.identity !== undefined ? initial.identity : await httpIdentity(config.jwtSecret, initial.request),
-      services,
-    }),
-  });
+/** Per socket: who is connected, its slot, its operations under way and its subscriptions. */
+interface SocketState {
+  socket: WebSocket;
+  request?: IncomingMessage;
+  clientAddress: string;
+  identity: Identity | null;
+  slot: string | null;
+  inFlight: Map<string, () => void>;
+  subscriptions: Set<string>;
+  expiry?: NodeJS.Timeout;
 }
 
 export async function startServer(services: Services, opts: { host?: string; port?: number } = {}): Promise<RunningServer> {
   const { config, log } = services;
   const tracker = inFlightTracker();
   const yoga = createGraphQLHandler(services);
+  const originAllowed = originAllowlist(config.corsOrigins);
   let draining = false;
 
-  const http = createServer(async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/ready') {
-      const { ok, body } = await readiness(services);
-      return sendJson(res, ok ? 200 : 503, body);
-    }
-    if (draining) res.setHeader('connection', 'close');
-    res.once('close', tracker.begin());
-    return yoga(req, res, {});
+  const http = createServer(
+    {
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutMs,
+      keepAliveTimeout: config.http.keepAliveTimeoutMs,
+      // Timeouts are enforced when connections are checked: often, so slow clients go in time.
+      connectionsCheckingInterval: 1_000,
+    },
+    async (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/ready') {
+        const { ok, body } = await readiness(services);
+        return sendJson(res, ok ? 200 : 503, body);
+      }
+      const limit = config.http.maxBodyBytes;
+      const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
+      if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
+      // A body without a declared length (chunked) is counted as it arrives.
+      let received = 0;
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > limit && !res.headersSent) {
+          tooLarge();
+          req.destroy();
+        }
+      });
+      if (draining) res.setHeader('connection', 'close');
+      res.once('close', tracker.begin());
+      return yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy) });
+    },
+  );
+
+  // Upgrades are ours to judge first: the path, and the Origin of browser pages.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.ws.maxPayloadBytes, perMessageDeflate: false });
+  http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if ((req.url ?? '/').split('?')[0] !== '/graphql') return refuseUpgrade(socket, 404, 'Not Found');
+    const origin = req.headers.origin;
+    if (origin && !originAllowed(origin)) return refuseUpgrade(socket, 403, 'Forbidden');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
-  const wss = new WebSocketServer({
-    server: http,
-    path: '/graphql',
-    maxPayload: config.wsMaxPayloadBytes,
-    perMessageDeflate: false,
-  });
-
-  // Per socket: who is connected, and the queries/mutations under way (operation id → end()).
-  type Extra = { socket: WebSocket; request: IncomingMessage; identity?: Identity; inFlight?: Map<string, () => void> };
   // graphql-ws calls onComplete/onError just before it writes the final message: end the count a
   // tick later so a shutdown's close frame can never overtake the operation's last message.
-  const endOperation = (extra: Extra, id: string) => {
-    const end = extra.inFlight?.get(id);
-    extra.inFlight?.delete(id);
+  const endOperation = (state: SocketState, id: string) => {
+    state.subscriptions.delete(id);
+    const end = state.inFlight.get(id);
+    state.inFlight.delete(id);
     if (end) setImmediate(end);
   };
+  const closeWhenExpired = (state: SocketState) => {
+    const expiresAt = state.identity?.expiresAt;
+    if (!expiresAt) return;
+    const wait = expiresAt - Date.now();
+    state.expiry = setTimeout(
+      () => (wait > MAX_TIMER_MS ? closeWhenExpired(state) : state.socket.close(CloseCode.Forbidden, 'token expired')),
+      Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+    );
+    state.expiry.unref();
+  };
+  const stateOf = (extra: Record<string, unknown>) => extra as unknown as SocketState;
+  const refuse = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
   type Roots = { execute: (a: ExecutionArgs) => unknown; subscribe: (a: ExecutionArgs) => unknown };
-  const wsServer = useServer<Record<string, unknown> | undefined, Extra>(
+
+  const wsServer = useServer<Record<string, unknown> | undefined, Record<string, unknown>>(
     {
-      // connection_init: the token in connectionParams.authorization; missing or bad → close 4403.
+      // connection_init: the token in connectionParams.authorization. No token: an anonymous
+      // socket (operations then need a token of their own, as GraphiQL sends in
+      // extensions.headers). A bad token closes with 4403 and says why.
       onConnect: async (ctx) => {
+        const state = stateOf(ctx.extra);
+        const request = state.request!;
+        state.clientAddress = clientAddress(request, config.trustProxy);
+        state.inFlight = new Map();
+        state.subscriptions = new Set();
+        // graphql-ws keeps the upgrade request for the socket's whole life; we only needed the
+        // identity and address from it, and a driver's socket lives all day.
+        state.request = undefined;
         const params = ctx.connectionParams ?? {};
+        const authorization = params.authorization ?? params.Authorization;
         try {
-          const identity = await identityFromAuthorization(config.jwtSecret, params.authorization ?? params.Authorization);
-          if (!identity) return false;
-          ctx.extra.identity = identity;
-          // graphql-ws keeps the upgrade request for the socket's whole life; we only needed the
-          // identity from it, and a driver's socket lives all day.
-          (ctx.extra as { request?: IncomingMessage }).request = undefined;
-          return true;
-        } catch {
+          await services.limits.check('authFailures', state.clientAddress);
+          state.identity = await identityFromAuthorization(config.jwt, authorization);
+        } catch (err) {
+          if (!(err instanceof DomainError)) throw err;
+          if (err.code === 'RATE_LIMITED') state.socket.close(CloseCode.RateLimited, 'too many failed sign-ins');
+          else {
+            await services.limits.consume('authFailures', state.clientAddress).catch(() => {});
+            state.socket.close(CloseCode.Forbidden, err.message);
+          }
           return false;
         }
+        const holder = state.identity ? `${state.identity.role}:${state.identity.id}` : `anon:${state.clientAddress}`;
+        state.slot = await services.sockets.take(holder);
+        if (!state.slot) {
+          state.socket.close(CloseCode.TooManySockets, 'too many sockets for this identity');
+          return false;
+        }
+        closeWhenExpired(state);
+        return true;
       },
       // Unlike the documented recipe, a parse or validation error is returned as this
       // operation's error result instead of being thrown (which would close the whole socket
       // with 4500 and cut the driver's offers feed).
       onSubscribe: async (ctx, id, payload) => {
-        if (draining) return [new GraphQLError('server is shutting down; reconnect', { extensions: { code: 'SERVICE_UNAVAILABLE' } })];
-        const enveloped = yoga.getEnveloped({
-          socket: ctx.extra.socket,
-          params: payload,
-          identity: ctx.extra.identity ?? null,
-        });
-        let document;
+        const state = stateOf(ctx.extra);
+        if (draining) return refuse('server is shutting down; reconnect', 'SERVICE_UNAVAILABLE');
         try {
-          document = enveloped.parse(payload.query);
+          const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
+          const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const });
+          let document;
+          try {
+            document = enveloped.parse(payload.query);
+          } catch (err) {
+            return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+          }
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return errors;
+          if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+            if (state.subscriptions.size >= config.ws.maxSubscriptionsPerSocket) {
+              return refuse(`at most ${config.ws.maxSubscriptionsPerSocket} subscriptions per socket`, 'TOO_MANY_SUBSCRIPTIONS');
+            }
+            state.subscriptions.add(id);
+          } else {
+            state.inFlight.set(id, tracker.begin());
+          }
+          return {
+            schema: enveloped.schema,
+            operationName: payload.operationName,
+            document,
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies Roots,
+          };
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+          if (err instanceof GraphQLError) return [err];
+          log.error({ err }, 'subscribe failed');
+          return refuse('Unexpected error.', 'INTERNAL_SERVER_ERROR');
         }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
-        if (getOperationAST(document, payload.operationName)?.operation !== 'subscription') {
-          (ctx.extra.inFlight ??= new Map()).set(id, tracker.begin());
-        }
-        return {
-          schema: enveloped.schema,
-          operationName: payload.operationName,
-          document,
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies Roots,
-        };
       },
-      onComplete: (ctx, id) => endOperation(ctx.extra, id),
-      onError: (ctx, id) => endOperation(ctx.extra, id),
+      onComplete: (ctx, id) => endOperation(stateOf(ctx.extra), id),
+      onError: (ctx, id) => endOperation(stateOf(ctx.extra), id),
       onClose: (ctx) => {
-        for (const end of ctx.extra.inFlight?.values() ?? []) end();
+        const state = stateOf(ctx.extra);
+        for (const end of state.inFlight?.values() ?? []) end();
+        clearTimeout(state.expiry);
+        if (state.slot) void services.sockets.give(state.slot);
       },
       execute: (args) => (args.rootValue as Roots).execute(args) as never,
       subscribe: (args) => (args.rootValue as Roots).subscribe(args) as never,
@@ -202,8 +268,18 @@ export async function startServer(services: Services, opts: { host?: string; por
       await wsServer.dispose(); // every socket gets 1001 "Going away"
       http.closeAllConnections();
       await stopped;
-      log.info(`server on port ${port} stopped`);
+      log.info({ port }, 'server stopped');
     })());
 
   return { url: `http://localhost:${port}/graphql`, port, http, close };
+}
+
+/**
+ * An operation on an anonymous socket may carry its own token, as GraphiQL does with the
+ * Headers tab (`extensions.headers.Authorization` on every subscribe message).
+ */
+async function operationIdentity(services: Services, extensions: unknown, address: string): Promise<Identity | null> {
+  const headers = (extensions as { headers?: Record<string, unknown> } | undefined)?.headers;
+  const authorization = headers?.Authorization ?? headers?.authorization;
+  return typeof authorization === 'string' ? httpIdentity(services, authorization, address) : null;
 }

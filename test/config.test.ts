@@ -1,6 +1,6 @@
 // Config: defaults with no environment, one clear message for a bad value, shard list syntax.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseShardList } from '../src/config.ts';
+import { ConfigError, DEV_JWT_SECRET, loadConfig, parseShardList } from '../src/config.ts';
 
 describe('loadConfig', () => {
   it('works with no environment at all (local defaults)', () => {
@@ -20,18 +20,40 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MATCH_RADIUS_START_KM: '9', MATCH_RADIUS_CAP_KM: '5' })).toThrow(/MATCH_RADIUS_START_KM/);
   });
 
-  it('refuses production without a JWT secret', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET must be set in production/);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).graphiql).toBe(false);
+  it('refuses any environment but development and test without a real JWT secret (issue 9, acceptance 4)', () => {
+    const prod = { JWT_SECRET: 'x'.repeat(32), PUBSUB_REDIS_URL: 'redis://bus:6379' };
+    for (const NODE_ENV of ['production', 'staging', 'anything']) {
+      expect(() => loadConfig({ NODE_ENV })).toThrow(/JWT_SECRET must be set/);
+      expect(() => loadConfig({ NODE_ENV, JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: must be at least 32 characters/);
+      expect(() => loadConfig({ NODE_ENV, JWT_SECRET: DEV_JWT_SECRET })).toThrow(/public development secret/);
+      expect(loadConfig({ NODE_ENV, ...prod })).toMatchObject({ isDevelopment: false, graphiql: false, introspection: false, corsOrigins: [] });
+    }
+    for (const NODE_ENV of ['development', 'test']) {
+      expect(loadConfig({ NODE_ENV })).toMatchObject({ isDevelopment: true, jwtSecretIsDevDefault: true, introspection: true });
+    }
+    expect(loadConfig({ NODE_ENV: 'production', ...prod, INTROSPECTION: 'true', GRAPHIQL: 'true' })).toMatchObject({ introspection: true, graphiql: true });
+  });
+
+  it('never echoes a bad value back (it may be a secret)', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'hunter2-short' })).toThrow(/JWT_SECRET/);
+    expect(() => loadConfig({ JWT_SECRET: 'hunter2-short' })).not.toThrow(/hunter2/);
+    expect(() => parseShardList('redis+x://:pw@h:1')).not.toThrow(/pw/);
   });
 });
 
 describe('REDIS_SHARDS', () => {
   it('parses plain, named and Sentinel shards', () => {
     expect(parseShardList('redis://a:7001 s2=redis://b:7002;sent=redis+sentinel://h1:26379,h2:26380/geo-1')).toEqual([
-      { name: 'redis://a:7001', url: 'redis://a:7001' },
+      { name: 'a:7001', url: 'redis://a:7001' },
       { name: 's2', url: 'redis://b:7002' },
       { name: 'sent', url: 'redis+sentinel://h1:26379,h2:26380/geo-1' },
+    ]);
+  });
+
+  it('names an unnamed shard by host:port, never with its credentials (issue 9, acceptance 9)', () => {
+    expect(parseShardList('redis://:s3cret@cache.internal:6380/2 redis+sentinel://u:p@h1:26379,h2:26379/geo')).toEqual([
+      { name: 'cache.internal:6380/2', url: 'redis://:s3cret@cache.internal:6380/2' },
+      { name: 'h1:26379,h2:26379/geo', url: 'redis+sentinel://u:p@h1:26379,h2:26379/geo' },
     ]);
   });
 

@@ -13,7 +13,7 @@ const PER_RIDE = 10;
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ env: { MATCH_BATCH_SIZE: String(PER_RIDE), MATCH_ROUND_TIMEOUT_MS: '120000', DRIVER_TTL_MS: '120000' } });
+  stack = await startStack({ env: { HTTP_REQUEST_TIMEOUT_MS: '120000', MATCH_BATCH_SIZE: String(PER_RIDE), MATCH_ROUND_TIMEOUT_MS: '120000', DRIVER_TTL_MS: '120000' } });
   await stack.startInstance(); // accepts are spread over two instances
 });
 afterAll(() => stack?.stop());
@@ -24,10 +24,11 @@ it(`${RIDES} rides × ${PER_RIDE} simultaneous accepts: one winner each, everywh
   const clusters = Array.from({ length: RIDES }, (_, i) => offset(10, 70, (i % 20) * 20, Math.floor(i / 20) * 20));
   const drivers = await registerDrivers(services, Array.from({ length: RIDES * PER_RIDE }, () => ({ id: uniqueId('c') })));
   await Promise.all(drivers.map((d, i) => report(services, d, offset(clusters[Math.floor(i / PER_RIDE)]!.lat, clusters[Math.floor(i / PER_RIDE)]!.lng, 0.05 * (i % PER_RIDE)))));
-  const riderId = uniqueId('rider');
-  await registerRider(services, riderId);
+  // One rider per ride: a rider holds at most one live ride.
+  const riders = clusters.map(() => uniqueId('rider'));
+  await Promise.all(riders.map((r) => registerRider(services, r)));
   const rides = await Promise.all(
-    clusters.map((c) => services.dispatcher.requestRide(riderId, { pickup: c, dropoff: offset(c.lat, c.lng, 2), carType: 'ECONOMY', paymentMethod: 'CARD' })),
+    clusters.map((c, i) => services.requests.request(riders[i]!, { pickup: c, dropoff: offset(c.lat, c.lng, 2), carType: 'ECONOMY', paymentMethod: 'CARD' })),
   );
   const offers = await services.db.rideOffer.groupBy({ by: ['rideId'], where: { rideId: { in: rides.map((r) => r.id) } }, _count: true });
   expect(offers.map((o) => o._count)).toEqual(rides.map(() => PER_RIDE));

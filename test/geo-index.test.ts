@@ -135,10 +135,10 @@ describe('liveness, moves and sweeping (acceptance 2)', () => {
   it('a location ping never makes an offered or assigned driver available again', async () => {
     const [d] = await registerDrivers(stack.services, [{ id: uniqueId('busy') }]);
     await report(stack.services, d!, center, Date.now() - 200);
-    const states = stack.services.drivers;
+    const states = stack.services.records;
     const state = () => stack.services.router.owner(`driver:${d!.id}`).redis.hget(driverKey(d!.id), 'state');
     await eventually(async () => (await state()) === 'FREE');
-    expect(await states.reserve(d!.id, 'ride-x', Date.now() + 60_000)).toBe(true);
+    expect(await states.reserve(d!.id, 'ride-x', 60_000)).toBe(true);
     await report(stack.services, d!, center, Date.now() - 100);
     expect(await state()).toBe('OFFERED');
     await states.assign(d!.id, 'ride-x');

@@ -38,11 +38,11 @@ it('another instance finishes rides whose instance died mid-round', async () => 
   await apps[2]!.report(offset(pickups[1]!.lat, pickups[1]!.lng, 0.2));
   await apps[3]!.report(offset(pickups[1]!.lat, pickups[1]!.lng, 0.5));
 
-  const riderId = uniqueId('rider');
-  await registerRider(stack.services, riderId);
-  const token = await stack.token('rider', riderId);
   const rides: string[] = [];
   for (const pickup of pickups) {
+    const riderId = uniqueId('rider');
+    await registerRider(stack.services, riderId);
+    const token = await stack.token('rider', riderId);
     const res = await http(doomedUrl, REQUEST, { input: { pickup, dropoff: offset(pickup.lat, pickup.lng, 3), carType: 'ECONOMY', paymentMethod: 'CARD' } }, token);
     expect(res.data?.requestRide.round).toBe(1);
     rides.push(res.data!.requestRide.id);

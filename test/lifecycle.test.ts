@@ -92,7 +92,7 @@ describe('rounds, declines, cancels, reconnects', () => {
 
       // Round 3 must not come back to the decliners either.
       await far.decline(ride.id);
-      await eventually(async () => (await stack.services.dispatcher.ride(ride.id))?.status === 'NO_DRIVERS_AVAILABLE', 3_000);
+      await eventually(async () => (await stack.services.queries.ride(ride.id))?.status === 'NO_DRIVERS_AVAILABLE', 3_000);
       expect(feed(a).filter((e) => e?.__typename === 'RideOffer')).toHaveLength(1);
       expect(feed(b).filter((e) => e?.__typename === 'RideOffer')).toHaveLength(1);
       const offers = await stack.services.db.rideOffer.findMany({
@@ -214,7 +214,7 @@ describe('rounds, declines, cancels, reconnects', () => {
         expect(held).toBeNull();
       }
       // Every transition is stored, so time-to-match and acceptance rate can be computed later.
-      const history = await stack.services.db.rideEvent.findMany({ where: { rideId: ride.id }, orderBy: { id: 'asc' } });
+      const history = await stack.services.db.rideHistory.findMany({ where: { rideId: ride.id }, orderBy: { id: 'asc' } });
       expect(history.map((h) => h.type)).toEqual([
         'REQUESTED',
         'ROUND_STARTED',

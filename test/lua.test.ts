@@ -86,6 +86,14 @@ describe('nearest.lua', () => {
 });
 
 describe('remove.lua and sweep.lua', () => {
+  it('sweeps more stale drivers in one call than Lua can unpack at once (issue 10: sweep)', async () => {
+    const members: Array<string | number> = [];
+    for (let i = 0; i < 9_000; i++) members.push(now() - 60_000, `gone${i}`);
+    await redis.zadd(SEEN, ...members);
+    expect(await redis.sweep(...keys, 30_000, 100_000)).toBe(9_000);
+    expect(await redis.exists(SEEN)).toBe(0);
+  });
+
   it('removes drivers from all three keys', async () => {
     await redis.location(...keys, 'd1', at.lng, at.lat, 'ECONOMY|ANY|4', 1);
     await redis.location(...keys, 'd2', at.lng, at.lat, 'ECONOMY|ANY|4', 1);
@@ -108,40 +116,65 @@ describe('remove.lua and sweep.lua', () => {
   });
 });
 
-describe('driver_record.lua', () => {
+describe('ping.lua', () => {
   const K = driverKey('d1');
-  const record = (recordedAt: number, region = R) => redis.driverRecord(K, recordedAt, region, 60_000, 'AVAILABLE', at.lat, at.lng) as Promise<string[]>;
+  // rate 1000/s and burst 1000: the bucket never gets in the way unless a test wants it to
+  const ping = (recordedAt: number, region = R, rate = 1_000, burst = 1_000) =>
+    redis.driverPing(K, recordedAt, region, 60_000, 'AVAILABLE', at.lat, at.lng, rate, burst, 15_000, 2_000) as Promise<Array<string | number>>;
 
   it('creates a record whose dispatch state is UNKNOWN until restored', async () => {
-    expect(await record(1000)).toEqual(['ok', '', 'AVAILABLE', 'UNKNOWN']);
+    expect(await ping(1000)).toEqual(['ok', '', 'AVAILABLE', 'UNKNOWN', '', 0]);
     expect(await redis.pttl(K)).toBeGreaterThan(50_000);
     expect(await redis.hget(K, 'lat')).toBe(String(at.lat));
   });
 
-  it('returns the previous region and refuses an older report without writing', async () => {
-    await record(1000, 'region-a');
-    expect(await record(2000, 'region-b')).toEqual(['ok', 'region-a', 'AVAILABLE', 'UNKNOWN']);
-    expect(await record(1500, 'region-c')).toEqual(['stale', 'region-b', 'AVAILABLE', 'UNKNOWN']);
+  it('returns the previous region and refuses an older report without writing it', async () => {
+    await ping(1000, 'region-a');
+    expect((await ping(2000, 'region-b')).slice(0, 4)).toEqual(['ok', 'region-a', 'AVAILABLE', 'UNKNOWN']);
+    expect((await ping(1500, 'region-c')).slice(0, 4)).toEqual(['stale', 'region-b', 'AVAILABLE', 'UNKNOWN']);
     expect(await redis.hget(K, 'region')).toBe('region-b');
   });
 
   it('keeps duty and dispatch state across pings', async () => {
-    await record(1000);
-    await redis.hset(K, 'duty', 'OFFLINE', 'state', 'ON_RIDE');
-    expect(await record(2000)).toEqual(['ok', R, 'OFFLINE', 'ON_RIDE']);
+    await ping(1000);
+    await redis.hset(K, 'duty', 'OFFLINE', 'state', 'ON_RIDE', 'ride', 'r1');
+    expect((await ping(2000)).slice(0, 5)).toEqual(['ok', R, 'OFFLINE', 'ON_RIDE', 'r1']);
+  });
+
+  it('limits pings with a token bucket: over the burst nothing is written and it says when to retry', async () => {
+    for (let i = 1; i <= 3; i++) expect((await ping(i * 1000, R, 0.5, 3))[0]).toBe('ok');
+    const limited = await ping(4000, 'elsewhere', 0.5, 3);
+    expect(limited[0]).toBe('limited');
+    expect(Number(limited[5])).toBeGreaterThan(1_000); // about 2 s at 0.5 per second
+    expect(Number(limited[5])).toBeLessThanOrEqual(2_000);
+    expect(await redis.hget(K, 'region')).toBe(R);
+    expect(await redis.hget(K, 'at')).toBe('3000');
+  });
+
+  it('asks for a check against Postgres once per interval for a held driver, after the hold settled', async () => {
+    await ping(1000);
+    const now = Number((await redis.time())[0]) * 1000;
+    await redis.hset(K, 'state', 'ON_RIDE', 'ride', 'r1', 'since', now - 10_000);
+    expect((await ping(2000))[5]).toBe(1);
+    expect((await ping(3000))[5]).toBe(0); // checked a moment ago
+    await redis.hset(K, 'since', now); // just assigned: may not be committed yet
+    await redis.hdel(K, 'checked');
+    expect((await ping(4000))[5]).toBe(0);
   });
 });
 
-describe('reserve.lua, release.lua, assign.lua, restore.lua', () => {
+describe('reserve.lua, release.lua, assign.lua, correct.lua', () => {
   const K = driverKey('d1');
-  const reserve = (ride: string, until = now() + 10_000) => redis.reserve(K, ride, until);
+  const reserve = (ride: string, forMs = 10_000) => redis.reserve(K, ride, forMs);
 
-  it('reserves a FREE driver for one ride only, idempotently', async () => {
+  it('reserves a FREE driver for one ride only, idempotently, until an expiry stamped by Redis', async () => {
     await redis.hset(K, 'state', 'FREE', 'duty', 'AVAILABLE');
     expect(await reserve('ride-1')).toBe(1);
     expect(await reserve('ride-1')).toBe(1);
     expect(await reserve('ride-2')).toBe(0);
     expect(await redis.hmget(K, 'state', 'ride')).toEqual(['OFFERED', 'ride-1']);
+    const now = Number((await redis.time())[0]) * 1000;
+    expect(Math.abs(Number(await redis.hget(K, 'until')) - (now + 10_000))).toBeLessThan(2_000);
   });
 
   it('refuses UNKNOWN, OFFLINE, ON_RIDE and missing drivers', async () => {
@@ -167,53 +200,71 @@ describe('reserve.lua, release.lua, assign.lua, restore.lua', () => {
     expect(await redis.hget(K, 'state')).toBe('FREE');
   });
 
-  it('assign creates a lost record as ON_RIDE with a TTL', async () => {
+  it('assign creates a lost record as ON_RIDE with a TTL, and says whether it changed anything', async () => {
     expect(await redis.assign(K, 'ride-9', 60_000)).toBe(1);
+    expect(await redis.assign(K, 'ride-9', 60_000)).toBe(0);
     expect(await redis.hmget(K, 'state', 'ride')).toEqual(['ON_RIDE', 'ride-9']);
     expect(await redis.pttl(K)).toBeGreaterThan(0);
     expect(await reserve('other')).toBe(0);
   });
 
-  it('restore only fills an UNKNOWN state', async () => {
+  it('correct only changes a record that still holds what the caller saw', async () => {
     await redis.hset(K, 'state', 'UNKNOWN');
-    expect(await redis.restore(K, 'ON_RIDE', 'ride-3', '')).toBe(1);
-    expect(await redis.restore(K, 'FREE', '', '')).toBe(0);
+    expect(await redis.correct(K, 'UNKNOWN', '', 'ON_RIDE', 'ride-3', '')).toBe(1);
+    expect(await redis.correct(K, 'UNKNOWN', '', 'FREE', '', '')).toBe(0);
     expect(await redis.hmget(K, 'state', 'ride')).toEqual(['ON_RIDE', 'ride-3']);
+    expect(await redis.correct(K, 'ON_RIDE', 'ride-3', 'FREE', '', '')).toBe(1);
+    expect(await redis.hmget(K, 'state', 'ride')).toEqual(['FREE', null]);
   });
 });
 
 describe('offer.lua, claim.lua, unclaim.lua', () => {
   const K = rideKey('ride-1');
-  const open = (...offers: Array<[string, number]>) => redis.offer(K, 60_000, ...offers.flat());
+  const open = (validForMs: number, ...drivers: string[]) => redis.offer(K, 60_000, validForMs, ...drivers);
+  const claim = (driver: string, holdMs = 2_000) => redis.claim(K, driver, holdMs);
 
-  it('first claim wins; the others hear TAKEN; the winner asking again hears WON', async () => {
-    expect(await open(['a', now() + 10_000], ['b', now() + 10_000])).toBe('OPEN');
-    expect(await redis.claim(K, 'a')).toBe('WON');
-    expect(await redis.claim(K, 'b')).toBe('TAKEN');
-    expect(await redis.claim(K, 'a')).toBe('WON');
+  it('first claim is pending: the others hear PENDING (not TAKEN) until it is committed', async () => {
+    expect(await open(10_000, 'a', 'b')).toBe('OPEN');
+    expect(await claim('a')).toBe('WON');
+    expect(await claim('b')).toBe('PENDING');
+    expect(await claim('a')).toBe('WON'); // the claimer asking again
+    await redis.hset(K, 'status', 'TAKEN', 'winner', 'a'); // what markTaken writes after the commit
+    expect(await claim('b')).toBe('TAKEN');
+    expect(await claim('a')).toBe('WON');
+  });
+
+  it('a pending claim that Postgres refused is dropped, and another driver may claim', async () => {
+    await open(10_000, 'a', 'b');
+    await claim('a');
+    expect(await redis.unclaim(K, 'b')).toBe(0);
+    expect(await redis.unclaim(K, 'a')).toBe(1);
+    expect(await claim('b')).toBe('WON');
+  });
+
+  it('a pending claim whose instance died stops blocking after its hold', async () => {
+    await open(10_000, 'a', 'b');
+    expect(await claim('a', 50)).toBe('WON');
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await claim('b')).toBe('WON');
   });
 
   it('answers NOT_OFFERED, EXPIRED, CLOSED and MISSING', async () => {
-    expect(await redis.claim(K, 'a')).toBe('MISSING');
-    await open(['a', now() - 1], ['b', now() + 10_000]);
-    expect(await redis.claim(K, 'stranger')).toBe('NOT_OFFERED');
-    expect(await redis.claim(K, 'a')).toBe('EXPIRED');
+    expect(await claim('a')).toBe('MISSING');
+    await open(-1, 'a');
+    await open(10_000, 'b');
+    expect(await claim('stranger')).toBe('NOT_OFFERED');
+    expect(await claim('a')).toBe('EXPIRED');
     await redis.hset(K, 'status', 'CLOSED');
-    expect(await redis.claim(K, 'b')).toBe('CLOSED');
+    expect(await claim('b')).toBe('CLOSED');
   });
 
-  it('unclaim is only for the winner and reopens the ride', async () => {
-    await open(['a', now() + 10_000], ['b', now() + 10_000]);
-    await redis.claim(K, 'a');
-    expect(await redis.unclaim(K, 'b', 'OPEN')).toBe(0);
-    expect(await redis.unclaim(K, 'a', 'OPEN')).toBe(1);
-    expect(await redis.claim(K, 'b')).toBe('WON');
-  });
-
-  it('adds no offers to a ride that is no longer open', async () => {
-    await open(['a', now() + 10_000]);
-    await redis.claim(K, 'a');
-    expect(await open(['late', now() + 10_000])).toBe('TAKEN');
+  it('adds offers while a claim is pending, but none to a ride that is taken', async () => {
+    await open(10_000, 'a');
+    await claim('a');
+    expect(await open(10_000, 'round-2')).toBe('OPEN');
+    expect(await redis.hexists(K, 'o:round-2')).toBe(1);
+    await redis.hset(K, 'status', 'TAKEN', 'winner', 'a');
+    expect(await open(10_000, 'late')).toBe('TAKEN');
     expect(await redis.hexists(K, 'o:late')).toBe(0);
   });
 });

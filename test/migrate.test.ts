@@ -102,7 +102,7 @@ describe('data model through Prisma Client', () => {
   beforeAll(async () => {
     await recreateDatabase(url);
     await migrate(url);
-    db = createDb(url);
+    ({ db } = createDb(url));
   });
   afterAll(async () => {
     await db?.$disconnect();
@@ -127,14 +127,15 @@ describe('data model through Prisma Client', () => {
     await db.driver.create({ data: { id: 'd-1', name: 'Asha', carType: 'COMFORT', paymentPreference: 'ANY', rating: 4.9, vehicle: 'Swift' } });
     await db.driver.create({ data: { id: 'd-2', name: 'Ben', carType: 'XL', paymentPreference: 'CASH', rating: 4.1, vehicle: 'Innova' } });
     await db.rider.create({ data: { id: 'r-1', name: 'Chen' } });
+    await db.rider.createMany({ data: ['r-2', 'r-3', 'r-4', 'r-5', 'r-6', 'r-7'].map((id) => ({ id, name: id })) });
     const rideId = randomUUID();
     await db.ride.create({ data: ride(rideId) });
     const expiresAt = new Date(Date.now() + 15_000);
     await db.rideOffer.create({ data: { id: randomUUID(), rideId, driverId: 'd-1', round: 1, pickupDistanceKm: 0.8, expiresAt } });
-    await db.rideEvent.create({ data: { rideId, type: 'REQUESTED' } });
+    await db.rideHistory.create({ data: { rideId, type: 'REQUESTED' } });
     await db.ride.update({ where: { id: rideId }, data: { status: 'ASSIGNED', driverId: 'd-1', nextCheckAt: null, version: { increment: 1 } } });
 
-    const back = await db.ride.findUniqueOrThrow({ where: { id: rideId }, include: { rider: true, driver: true, offers: true, events: true } });
+    const back = await db.ride.findUniqueOrThrow({ where: { id: rideId }, include: { rider: true, driver: true, offers: true, history: true } });
     expect(back).toMatchObject({
       status: 'ASSIGNED',
       version: 1,
@@ -147,22 +148,32 @@ describe('data model through Prisma Client', () => {
     expect(back.offers).toHaveLength(1);
     expect(back.offers[0]).toMatchObject({ driverId: 'd-1', status: 'OFFERED', round: 1, pickupDistanceKm: 0.8 });
     expect(back.offers[0]!.expiresAt.getTime()).toBe(expiresAt.getTime());
-    expect(back.events.map((e) => e.type)).toEqual(['REQUESTED']);
-    expect(typeof back.events[0]!.id).toBe('bigint');
+    expect(back.history.map((e) => e.type)).toEqual(['REQUESTED']);
+    expect(typeof back.history[0]!.id).toBe('bigint');
   });
 
   it('lets a driver hold at most one ASSIGNED ride', async () => {
-    await db.ride.create({ data: ride(randomUUID(), { status: 'ASSIGNED', driverId: 'd-2', nextCheckAt: null }) });
-    await expect(db.ride.create({ data: ride(randomUUID(), { status: 'ASSIGNED', driverId: 'd-2', nextCheckAt: null }) })).rejects.toThrow(
+    await db.ride.create({ data: ride(randomUUID(), { riderId: 'r-2', status: 'ASSIGNED', driverId: 'd-2', nextCheckAt: null }) });
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-3', status: 'ASSIGNED', driverId: 'd-2', nextCheckAt: null }) })).rejects.toThrow(
       /Ride_one_active_ride_per_driver|Unique constraint/,
     );
     // Finished rides do not count.
-    await expect(db.ride.create({ data: ride(randomUUID(), { status: 'COMPLETED', driverId: 'd-2', nextCheckAt: null }) })).resolves.toBeTruthy();
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-3', status: 'COMPLETED', driverId: 'd-2', nextCheckAt: null }) })).resolves.toBeTruthy();
+  });
+
+  it('lets a rider hold at most one live ride, and one ride per client key (issue 9 acceptance 2, issue 10 acceptance 3)', async () => {
+    await db.ride.create({ data: ride(randomUUID(), { riderId: 'r-5', requestKey: 'k1' }) });
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-5' }) })).rejects.toThrow();
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-5', status: 'ASSIGNED', driverId: 'd-1', nextCheckAt: null }) })).rejects.toThrow();
+    // Ended rides do not count; a key is the rider's own and used once.
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-5', status: 'CANCELLED', nextCheckAt: null }) })).resolves.toBeTruthy();
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-5', status: 'CANCELLED', nextCheckAt: null, requestKey: 'k1' }) })).rejects.toThrow();
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-6', requestKey: 'k1' }) })).resolves.toBeTruthy();
   });
 
   it('lets a ride have at most one accepted offer and one offer per driver', async () => {
     const rideId = randomUUID();
-    await db.ride.create({ data: ride(rideId) });
+    await db.ride.create({ data: ride(rideId, { riderId: 'r-4' }) });
     const offer = (driverId: string, status: 'OFFERED' | 'ACCEPTED') => ({
       id: randomUUID(), rideId, driverId, round: 1, pickupDistanceKm: 1, expiresAt: new Date(), status,
     });
@@ -172,7 +183,7 @@ describe('data model through Prisma Client', () => {
   });
 
   it('refuses an ASSIGNED ride without a driver and a SEARCHING ride without a next check', async () => {
-    await expect(db.ride.create({ data: ride(randomUUID(), { status: 'ASSIGNED', nextCheckAt: null }) })).rejects.toThrow();
-    await expect(db.ride.create({ data: ride(randomUUID(), { nextCheckAt: null }) })).rejects.toThrow();
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-7', status: 'ASSIGNED', nextCheckAt: null }) })).rejects.toThrow();
+    await expect(db.ride.create({ data: ride(randomUUID(), { riderId: 'r-7', nextCheckAt: null }) })).rejects.toThrow();
   });
 });

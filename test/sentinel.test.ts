@@ -7,16 +7,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createClock } from '../src/clock.ts';
+import { DriverRecords } from '../src/drivers/driver-records.ts';
 import { LocationIndex } from '../src/geo/location-index.ts';
 import { driverKey, driverRoute } from '../src/redis/keys.ts';
 import { freePort } from '../src/redis/local-servers.ts';
 import { ShardRouter } from '../src/redis/shard-router.ts';
 import type { DriverProfile } from '../src/registry/registry.ts';
 import { eventually } from './helpers/graphql.ts';
+import { testDatabase } from './helpers/stack.ts';
 
 const processes: ChildProcess[] = [];
 let router: ShardRouter;
 let primary: ChildProcess;
+let database: Awaited<ReturnType<typeof testDatabase>>;
 
 function redis(args: string[]): ChildProcess {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -65,14 +69,17 @@ beforeAll(async () => {
   router = new ShardRouter([{ name: 'geo1', url: `redis+sentinel://127.0.0.1:${s}/geo1` }], {
     healthIntervalMs: 200,
     downAfterMisses: 3,
+    upAfterSuccesses: 3,
     commandTimeoutMs: 500,
     readWindowMs: 30_000,
   });
   await router.start();
+  database = await testDatabase();
 });
 
 afterAll(async () => {
   await router?.stop();
+  await database?.drop();
   for (const p of processes) p.kill('SIGKILL');
 });
 
@@ -80,7 +87,8 @@ const driver: DriverProfile = { id: 'sentinel-d1', name: 'S', carType: 'ECONOMY'
 const at = { lat: 52.37, lng: 4.89 };
 
 it('indexes and finds drivers through a Sentinel-managed shard, across a failover', async () => {
-  const index = new LocationIndex(router, { driverTtlMs: 30_000, driverRecordTtlMs: 60_000, sweepIntervalMs: 60_000, sweepBatch: 100 });
+  const records = new DriverRecords(router, database.db, { recordTtlMs: 60_000, reconcileIntervalMs: 60_000, location: { ratePerS: 100, burst: 100 } });
+  const index = new LocationIndex(router, records, createClock(), { driverTtlMs: 30_000, sweepIntervalMs: 60_000, sweepBatch: 100 });
   await index.report(driver, { ...at, recordedAt: new Date(Date.now() - 1_000) });
   const found = async () => (await index.search({ ...at, startRadiusKm: 1, maxRadiusKm: 1, limit: 5 })).map((c) => c.driverId);
   expect(await found()).toEqual([driver.id]);

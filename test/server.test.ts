@@ -29,9 +29,21 @@ describe('graphql-ws connection', () => {
     await ws.close();
   });
 
-  it('closes with 4403 when the token is missing', async () => {
+  it('acknowledges a socket without a token as anonymous: operations then need a token of their own', async () => {
     const ws = wsConnect(stack.wsUrl);
-    expect((await ws.closed).code).toBe(4403);
+    await ws.connected;
+    const anonymous = await ws.request('{ me { __typename } }');
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // GraphiQL puts the Headers tab into every operation's extensions.headers.
+    const signedIn = await new Promise<any>((resolve, reject) => {
+      let result: unknown;
+      ws.client.subscribe(
+        { query: '{ me { __typename ... on Admin { id } } }', extensions: { headers: { Authorization: `Bearer ${adminToken}` } } },
+        { next: (r) => (result = r), error: reject, complete: () => resolve(result) },
+      );
+    });
+    expect(signedIn.data?.me).toEqual({ __typename: 'Admin', id: 'ops-1' });
+    await ws.close();
   });
 
   it('closes with 4403 when the token is invalid or signed with another secret', async () => {
@@ -177,8 +189,9 @@ describe('health', () => {
       await extra.services.router.checkHealth();
       const ready = await fetch(extra.httpUrl.replace('/graphql', '/ready'));
       expect(ready.status).toBe(503);
-      const body = (await ready.json()) as { down: string[] };
-      expect(body.down).toEqual([`redis shard s2 (${extra.shards[1]!.url})`]);
+      const body = (await ready.json()) as { down: string[]; shards: unknown };
+      expect(body.down).toEqual(['redis shard s2']);
+      expect(body.shards).toEqual([{ name: 's1', healthy: true }, { name: 's2', healthy: false }]);
     } finally {
       await extra.stop();
     }

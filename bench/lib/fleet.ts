@@ -3,8 +3,9 @@
 // real driver apps through the SDK.
 import { signToken } from '../../src/auth.ts';
 import type { Db } from '../../src/db/client.ts';
+import { createClock } from '../../src/clock.ts';
+import { DriverRecords } from '../../src/drivers/driver-records.ts';
 import { LocationIndex } from '../../src/geo/location-index.ts';
-import { driverKey, driverRoute } from '../../src/redis/keys.ts';
 import type { ShardRouter } from '../../src/redis/shard-router.ts';
 import type { DriverProfile } from '../../src/registry/registry.ts';
 import { createRidematchClient, type RidematchClient } from '../../src/sdk/client.ts';
@@ -39,8 +40,9 @@ export async function registerFleet(db: Db, prefix: string, count: number): Prom
 }
 
 /** The index as the server builds it, for the benchmark's direct writes and searches. */
-export function benchLocationIndex(router: ShardRouter, driverTtlMs: number): LocationIndex {
-  return new LocationIndex(router, { driverTtlMs, driverRecordTtlMs: 3_600_000, sweepIntervalMs: 60_000, sweepBatch: 500 });
+export function benchLocationIndex(router: ShardRouter, db: Db, driverTtlMs: number): LocationIndex {
+  const records = new DriverRecords(router, db, { recordTtlMs: 3_600_000, reconcileIntervalMs: 60_000, location: { ratePerS: 1_000, burst: 1_000 } });
+  return new LocationIndex(router, records, createClock(), { driverTtlMs, sweepIntervalMs: 60_000, sweepBatch: 500 });
 }
 
 /**
@@ -49,15 +51,14 @@ export function benchLocationIndex(router: ShardRouter, driverTtlMs: number): Lo
  */
 export async function putOnline(
   router: ShardRouter,
+  db: Db,
   drivers: DriverProfile[],
   box: BoundingBox,
   driverTtlMs: number,
 ): Promise<Map<string, { lat: number; lng: number }>> {
   const positions = new Map(drivers.map((d) => [d.id, randomPoint(box)]));
-  const index = benchLocationIndex(router, driverTtlMs);
-  index.onUnknownState = async (id) => {
-    await router.write(driverRoute(id), (redis) => redis.restore(driverKey(id), 'FREE', '', ''));
-  };
+  // A first ping makes a record UNKNOWN, restored (FREE) from Postgres as the server would.
+  const index = benchLocationIndex(router, db, driverTtlMs);
   for (let i = 0; i < drivers.length; i += 2_000) {
     await Promise.all(drivers.slice(i, i + 2_000).map((d) => index.report(d, { ...positions.get(d.id)!, recordedAt: new Date() })));
   }

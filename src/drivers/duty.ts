@@ -7,6 +7,6 @@ import type { DriverProfile } from '../registry/registry.ts';
 export async function setDriverStatus(services: Services, driverId: string, status: DriverDuty): Promise<DriverProfile> {
   const profile = await services.registry.setDuty(driverId, status);
   await services.locations.setDuty(driverId, status);
-  if (status === 'OFFLINE') await services.dispatcher.driverUnavailable(driverId);
+  if (status === 'OFFLINE') await services.assignment.driverUnavailable(driverId);
   return profile;
 }

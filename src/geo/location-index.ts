@@ -1,18 +1,22 @@
 // The sharded driver geo index: where every available driver is, who was heard from lately, and
 // the nearest-driver search. A location ping is two script calls: the driver's record (on the
-// shard owning the driver id: out-of-order guard, region pointer, duty) and the region's index (on
-// the shard owning the region). See ../../README.md "Redis layout".
-import type { Config } from '../config.ts';
+// shard owning the driver id: rate limit, out-of-order guard, region pointer, duty; see
+// drivers/driver-records.ts) and the region's index (on the shard owning the region). See
+// ../../README.md "Redis layout".
+import type { Clock } from '../clock.ts';
+import type { DriverRecords } from '../drivers/driver-records.ts';
 import type { DriverDuty } from '../generated/prisma/enums.ts';
-import { driverKey, driverRoute, regionKeys, regionOfSeenKey, regionRoute, SEEN_KEY_PATTERN } from '../redis/keys.ts';
+import { regionKeys, regionOfSeenKey, regionRoute, SEEN_KEY_PATTERN } from '../redis/keys.ts';
 import type { ShardRouter } from '../redis/shard-router.ts';
 import type { DriverProfile } from '../registry/registry.ts';
 import { cellOf, regionOf, regionsWithin } from './cells.ts';
 import { validateLocation, type LocationUpdate } from './location-input.ts';
 
-export type LocationIndexOptions = Config['geo'];
-
-export type DispatchState = 'UNKNOWN' | 'FREE' | 'OFFERED' | 'ON_RIDE';
+export interface LocationIndexOptions {
+  driverTtlMs: number;
+  sweepIntervalMs: number;
+  sweepBatch: number;
+}
 
 export interface LocationAck {
   driverId: string;
@@ -59,39 +63,35 @@ export function packMeta(d: Pick<DriverProfile, 'carType' | 'paymentPreference' 
 
 export class LocationIndex {
   private sweeper: NodeJS.Timeout | null = null;
-  /** Called when a driver's record is new (state UNKNOWN) so dispatch can restore it from Postgres. */
-  onUnknownState: (driverId: string) => Promise<void> = async () => {};
 
   constructor(
     private readonly router: ShardRouter,
+    private readonly records: DriverRecords,
+    private readonly clock: Clock,
     readonly options: LocationIndexOptions,
   ) {}
 
-  /** Validates and stores one location report. Throws INVALID_LOCATION (nothing written) on bad input. */
+  /**
+   * Validates and stores one location report. Throws INVALID_LOCATION (nothing written) on bad
+   * input and RATE_LIMITED (nothing written) when the driver reports too often.
+   */
   async report(driver: DriverProfile, update: LocationUpdate): Promise<LocationAck> {
-    const now = Date.now();
+    const now = this.clock.now();
     validateLocation(update, now, this.options.driverTtlMs);
     const cell = cellOf(update.lat, update.lng);
     const region = regionOf(update.lat, update.lng);
     const recordedAt = update.recordedAt.getTime();
     const ack = { driverId: driver.id, cell, region, acceptedAt: new Date(now) };
 
-    const [verdict, previousRegion, duty, state] = (await this.router.write(driverRoute(driver.id), (redis) =>
-      redis.driverRecord(
-        driverKey(driver.id),
-        recordedAt,
-        region,
-        this.options.driverRecordTtlMs,
-        driver.duty,
-        update.lat,
-        update.lng,
-      ),
-    )) as [string, string, DriverDuty, DispatchState];
+    const { verdict, previousRegion, duty } = await this.records.ping(driver.id, {
+      recordedAt,
+      region,
+      lat: update.lat,
+      lng: update.lng,
+      dutyIfNew: driver.duty,
+    });
     if (verdict === 'stale') return { ...ack, outOfOrder: true, searchable: duty !== 'OFFLINE' };
 
-    // Restoring from Postgres may fail (database down): the record then stays UNKNOWN, which is
-    // never reserved, and the next ping tries again. The position is still indexed.
-    if (state === 'UNKNOWN') await this.onUnknownState(driver.id).catch(() => {});
     const moved = previousRegion !== '' && previousRegion !== region;
     const searchable = duty !== 'OFFLINE';
     await Promise.all([
@@ -108,16 +108,7 @@ export class LocationIndex {
 
   /** Records the driver's duty; OFFLINE takes them out of search at once. */
   async setDuty(driverId: string, duty: DriverDuty): Promise<void> {
-    const region = await this.router.write(driverRoute(driverId), async (redis) => {
-      const key = driverKey(driverId);
-      const [[, region]] = (await redis
-        .multi()
-        .hget(key, 'region')
-        .hset(key, 'duty', duty)
-        .pexpire(key, this.options.driverRecordTtlMs)
-        .exec()) as [[unknown, string | null]];
-      return region;
-    });
+    const region = await this.records.setDuty(driverId, duty);
     if (duty === 'OFFLINE' && region) await this.removeFromRegion(region, [driverId]);
   }
 

@@ -1,49 +1,54 @@
-// The per-ride claim record in Redis: the fast path of "first accept wins". claim.lua answers a
-// race in one round trip so losers never reach Postgres; Postgres then confirms the winner (see
-// dispatcher.ts). Losing this record (shard died) is safe: claims answer MISSING and Postgres alone
-// decides.
+// The per-ride claim record in Redis: the fast path of "first accept wins" (see lua/claim.lua).
+// A claim is PENDING until Postgres commits the assignment; only then markTaken() makes every
+// other driver hear TAKEN. Losing this record (shard died) is safe: claims answer MISSING and
+// Postgres alone decides.
 import { rideKey, rideRoute } from '../redis/keys.ts';
 import { NoHealthyShardError, type ShardRouter } from '../redis/shard-router.ts';
 
-export type ClaimVerdict = 'WON' | 'MISSING' | 'NOT_OFFERED' | 'TAKEN' | 'CLOSED' | 'EXPIRED';
+export type ClaimVerdict = 'WON' | 'MISSING' | 'PENDING' | 'NOT_OFFERED' | 'TAKEN' | 'CLOSED' | 'EXPIRED';
 
 /** Long enough to outlive any ride's matching; refreshed on every round. */
 const CLAIM_RECORD_TTL_MS = 6 * 3_600_000;
+/** A pending claim whose instance died stops blocking others after this (a confirm takes ms). */
+export const PENDING_CLAIM_HOLD_MS = 2_000;
 
 export class RideClaims {
   constructor(private readonly router: ShardRouter) {}
 
-  /** Adds a round's offers; returns the record's status (offers are only added while OPEN). */
-  async open(rideId: string, offers: Array<{ driverId: string; expiresAt: Date }>): Promise<string> {
-    const pairs = offers.flatMap((o) => [o.driverId, o.expiresAt.getTime()]);
-    return String(await this.router.write(rideRoute(rideId), (redis) => redis.offer(rideKey(rideId), CLAIM_RECORD_TTL_MS, ...pairs)));
+  /** Adds a round's offers, valid for `validForMs` by Redis' clock; returns the record's status. */
+  async open(rideId: string, driverIds: string[], validForMs: number): Promise<string> {
+    return String(
+      await this.router.write(rideRoute(rideId), (redis) => redis.offer(rideKey(rideId), CLAIM_RECORD_TTL_MS, validForMs, ...driverIds)),
+    );
   }
 
   async claim(rideId: string, driverId: string): Promise<ClaimVerdict> {
     try {
-      return (await this.router.write(rideRoute(rideId), (redis) => redis.claim(rideKey(rideId), driverId))) as ClaimVerdict;
+      return (await this.router.write(rideRoute(rideId), (redis) => redis.claim(rideKey(rideId), driverId, PENDING_CLAIM_HOLD_MS))) as ClaimVerdict;
     } catch (err) {
       if (err instanceof NoHealthyShardError) return 'MISSING'; // Postgres can still decide
       throw err;
     }
   }
 
-  /** Undo a claim Postgres refused; `leave` is the status the record keeps. */
-  async unclaim(rideId: string, driverId: string, leave: 'OPEN' | 'CLOSED'): Promise<void> {
-    await this.router.write(rideRoute(rideId), (redis) => redis.unclaim(rideKey(rideId), driverId, leave));
+  /** Drops this driver's pending claim (Postgres did not confirm it). */
+  async unclaim(rideId: string, driverId: string): Promise<void> {
+    await this.router.write(rideRoute(rideId), (redis) => redis.unclaim(rideKey(rideId), driverId));
   }
 
   /** After Postgres recorded the winner (also rebuilds a lost record, so losers stay fast). */
   async markTaken(rideId: string, driverId: string): Promise<void> {
+    const key = rideKey(rideId);
     await this.router.write(rideRoute(rideId), (redis) =>
-      redis.multi().hset(rideKey(rideId), 'status', 'TAKEN', 'winner', driverId).pexpire(rideKey(rideId), CLAIM_RECORD_TTL_MS).exec(),
+      redis.multi().hset(key, 'status', 'TAKEN', 'winner', driverId).hdel(key, 'pending', 'pendingUntil').pexpire(key, CLAIM_RECORD_TTL_MS).exec(),
     );
   }
 
   /** Cancelled, ended without a driver, or the assignment was cancelled: nobody can claim any more. */
   async close(rideId: string): Promise<void> {
+    const key = rideKey(rideId);
     await this.router.write(rideRoute(rideId), (redis) =>
-      redis.multi().hset(rideKey(rideId), 'status', 'CLOSED').hdel(rideKey(rideId), 'winner').pexpire(rideKey(rideId), CLAIM_RECORD_TTL_MS).exec(),
+      redis.multi().hset(key, 'status', 'CLOSED').hdel(key, 'winner', 'pending', 'pendingUntil').pexpire(key, CLAIM_RECORD_TTL_MS).exec(),
     );
   }
 

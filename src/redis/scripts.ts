@@ -3,23 +3,26 @@
 // after a restart or SCRIPT FLUSH). The typed wrappers below are the only way code calls them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 
 const here = import.meta.dirname;
 
 const SCRIPTS = {
-  driverRecord: { file: '../geo/lua/driver_record.lua', keys: 1 },
+  driverPing: { file: '../drivers/lua/ping.lua', keys: 1 },
+  reserve: { file: '../drivers/lua/reserve.lua', keys: 1 },
+  release: { file: '../drivers/lua/release.lua', keys: 1 },
+  assign: { file: '../drivers/lua/assign.lua', keys: 1 },
+  correct: { file: '../drivers/lua/correct.lua', keys: 1 },
+  setDuty: { file: '../drivers/lua/duty.lua', keys: 1 },
+  silence: { file: '../drivers/lua/silence.lua', keys: 1 },
   location: { file: '../geo/lua/location.lua', keys: 3 },
   removeDrivers: { file: '../geo/lua/remove.lua', keys: 3 },
   sweep: { file: '../geo/lua/sweep.lua', keys: 3 },
   nearest: { file: '../geo/lua/nearest.lua', keys: 3 },
-  reserve: { file: '../match/lua/reserve.lua', keys: 1 },
-  release: { file: '../match/lua/release.lua', keys: 1 },
-  assign: { file: '../match/lua/assign.lua', keys: 1 },
-  restore: { file: '../match/lua/restore.lua', keys: 1 },
   offer: { file: '../match/lua/offer.lua', keys: 1 },
   claim: { file: '../match/lua/claim.lua', keys: 1 },
   unclaim: { file: '../match/lua/unclaim.lua', keys: 1 },
+  socketSlot: { file: '../limits/lua/socket_slot.lua', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -42,6 +45,10 @@ export function scriptSource(name: ScriptName): string {
 }
 
 export function defineScripts(redis: Redis): ScriptedRedis {
+  for (const name of Object.keys(SCRIPTS)) {
+    // defineCommand would silently replace a built-in command of the same name (PING, RESTORE…).
+    if (typeof (Redis.prototype as unknown as Record<string, unknown>)[name] === 'function') throw new Error(`script name ${name} shadows a Redis command`);
+  }
   for (const [name, spec] of Object.entries(SCRIPTS) as Array<[ScriptName, (typeof SCRIPTS)[ScriptName]]>) {
     redis.defineCommand(name, { numberOfKeys: spec.keys, lua: scriptSource(name) });
   }

@@ -7,9 +7,16 @@
 // membership change, reads also go to the previous owner (readOwners) so nobody disappears while
 // the new owner fills up; callers deduplicate.
 //
-// Failure detection is twofold: a PING health loop (down after N misses, up after one success) and
-// the commands themselves: a connection-level failure marks the shard down at once and the
-// operation is retried on the next-ranked shard, so a dying shard never surfaces as an error.
+// Failure detection, with hysteresis so a slow shard does not flap:
+// - a shard whose connection is gone (refused, closed, reset: the command never ran) is down at
+//   once, and the operation is retried on the next-ranked shard, so a dead shard never surfaces
+//   as an error;
+// - a timeout (a slow or frozen shard: the command may have run) counts as one miss, like a
+//   failed PING; the operation fails (it is not re-run elsewhere) and after N consecutive misses
+//   the shard is down;
+// - a down shard is up again after M consecutive good PINGs, and it is emptied (FLUSHDB) before
+//   it serves again: whatever it held is stale by then (drivers re-reported elsewhere, claims
+//   moved on), and everything in it is re-derivable from Postgres or the next ping.
 import { Redis, type RedisOptions } from 'ioredis';
 import type { ShardSpec } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -20,12 +27,16 @@ export interface Shard {
   readonly url: string;
   readonly redis: ScriptedRedis;
   healthy: boolean;
+  /** Consecutive failed PINGs or timed-out commands. */
   misses: number;
+  /** Consecutive good PINGs while down. */
+  successes: number;
 }
 
 export interface ShardRouterOptions {
   healthIntervalMs: number;
   downAfterMisses: number;
+  upAfterSuccesses: number;
   commandTimeoutMs: number;
   /** How long reads keep visiting a key's previous owner after ownership changed. */
   readWindowMs: number;
@@ -47,25 +58,41 @@ export class NoHealthyShardError extends Error {
   }
 }
 
-/** Connection-level failures (as opposed to script or reply errors) mean "this shard is gone". */
-export function isConnectionError(err: unknown): boolean {
+/** The connection is gone: the command was never run (so it may safely run elsewhere). */
+export function isConnectionLost(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError' || err.name === 'AbortError') return true;
-  return /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection (is )?lost/i.test(
-    err.message,
-  );
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|Connection (is )?lost/i.test(err.message);
+}
+
+/** No answer in time: the shard is slow or frozen, and the command may or may not have run. */
+export function isTimeout(err: unknown): boolean {
+  return err instanceof Error && /Command timed out|ETIMEDOUT/i.test(err.message);
+}
+
+/** A shard that answered too slowly; the operation may have run there. Nothing was retried. */
+export class ShardTimeoutError extends Error {
+  override name = 'ShardTimeoutError';
+  constructor(shard: string) {
+    super(`Redis shard ${shard} did not answer in time`);
+  }
 }
 
 /** Parses `redis://host:port[/db]` and `redis+sentinel://h1:p1,h2:p2/mastername` into ioredis options. */
 export function redisOptionsFromUrl(url: string): RedisOptions {
   if (url.startsWith('redis+sentinel://')) {
-    const rest = url.slice('redis+sentinel://'.length);
+    let rest = url.slice('redis+sentinel://'.length);
+    // Credentials, if any, are the primary's and the Sentinels' alike.
+    const at = rest.lastIndexOf('@');
+    const [user, password] = at >= 0 ? rest.slice(0, at).split(':').map(decodeURIComponent) : [];
+    if (at >= 0) rest = rest.slice(at + 1);
     const slash = rest.indexOf('/');
     const hosts = slash >= 0 ? rest.slice(0, slash) : rest;
     const name = slash >= 0 ? rest.slice(slash + 1) : '';
     if (!name) throw new Error(`sentinel URL ${url} names no master (redis+sentinel://h1:p1,h2:p2/mastername)`);
     return {
       name,
+      ...(password ? { password, sentinelPassword: password, username: user || undefined } : {}),
       sentinels: hosts.split(',').map((hp) => {
         const [host, port] = hp.split(':');
         return { host: host || '127.0.0.1', port: Number(port || 26379) };
@@ -131,7 +158,7 @@ export class ShardRouter {
         new Redis({ ...redisOptionsFromUrl(spec.url), ...failFastOptions(options.commandTimeoutMs) }),
       );
       redis.on('error', () => {}); // surfaced through health checks and failed commands
-      const shard: Shard = { name: spec.name, url: spec.url, redis, healthy: false, misses: 0 };
+      const shard: Shard = { name: spec.name, url: spec.url, redis, healthy: false, misses: 0, successes: 0 };
       this.byName.set(spec.name, shard);
       return shard;
     });
@@ -141,7 +168,12 @@ export class ShardRouter {
   /** Connects every shard (unreachable ones start as down) and starts the health loop. */
   async start(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.redis.connect().catch(() => {})));
-    await this.checkHealth();
+    // At start-up a shard that answers is simply up: there is nothing stale to fence yet.
+    await Promise.all(
+      this.shards.map(async (shard) => {
+        if (await shard.redis.ping().then(() => true, () => false)) shard.healthy = true;
+      }),
+    );
     // Startup is not a membership change: nobody wrote to a "previous owner" yet.
     this.memberships = [{ healthy: new Set(this.healthyShards().map((s) => s.name)), endedAt: null }];
     this.timer = setInterval(() => void this.checkHealth(), this.options.healthIntervalMs);
@@ -198,36 +230,45 @@ export class ShardRouter {
   }
 
   /**
-   * Runs a write on the key's owner; when the owner fails at the connection level it is marked
-   * down and the write goes to the next-ranked healthy shard.
+   * Runs an operation on the key's owner. A lost connection marks the owner down and the
+   * operation goes to the next-ranked healthy shard; a timeout counts as a miss and fails it
+   * (ShardTimeoutError), since it may have run.
    */
   async write<T>(key: string, op: (redis: ScriptedRedis, shard: Shard) => Promise<T>): Promise<T> {
     const tried = new Set<Shard>();
     for (;;) {
       const shard = this.owner(key, tried);
       try {
-        return await op(shard.redis, shard);
+        const result = await op(shard.redis, shard);
+        shard.misses = 0;
+        return result;
       } catch (err) {
-        if (!isConnectionError(err)) throw err;
+        this.judgeFailure(shard, err);
         tried.add(shard);
-        this.markDown(shard, (err as Error).message);
       }
     }
   }
 
   /**
-   * Runs a read on every read owner of the key and returns all answers. A failing shard is marked
-   * down and replaced by the next-ranked healthy shard that was not asked yet.
+   * Runs a read on every read owner of the key and returns all answers. A shard whose connection
+   * is lost is replaced by the next-ranked healthy shard that was not asked yet; a slow one is
+   * left out of this answer.
    */
   async readAll<T>(key: string, op: (redis: ScriptedRedis, shard: Shard) => Promise<T>): Promise<T[]> {
     const asked = new Set<Shard>();
     const run = async (shard: Shard): Promise<T[]> => {
       asked.add(shard);
       try {
-        return [await op(shard.redis, shard)];
+        const result = await op(shard.redis, shard);
+        shard.misses = 0;
+        return [result];
       } catch (err) {
-        if (!isConnectionError(err)) throw err;
-        this.markDown(shard, (err as Error).message);
+        try {
+          this.judgeFailure(shard, err);
+        } catch (failure) {
+          if (failure instanceof ShardTimeoutError) return [];
+          throw failure;
+        }
         const next = this.ranked(key).find((s) => s.healthy && !asked.has(s));
         return next ? run(next) : [];
       }
@@ -236,19 +277,48 @@ export class ShardRouter {
     return results.flat();
   }
 
+  /** Returns when the operation may be retried elsewhere (lost connection); throws otherwise. */
+  private judgeFailure(shard: Shard, err: unknown): void {
+    if (isConnectionLost(err)) {
+      this.markDown(shard, (err as Error).message);
+      return;
+    }
+    if (isTimeout(err)) {
+      this.miss(shard, 'command timed out');
+      throw new ShardTimeoutError(shard.name);
+    }
+    throw err;
+  }
+
+  private miss(shard: Shard, reason: string): void {
+    shard.misses += 1;
+    shard.successes = 0;
+    if (shard.healthy && shard.misses >= this.options.downAfterMisses) this.markDown(shard, `${reason}, ${shard.misses} misses in a row`);
+  }
+
   markDown(shard: Shard, reason: string): void {
+    shard.successes = 0;
     if (!shard.healthy) return;
     shard.healthy = false;
-    shard.misses = this.options.downAfterMisses;
-    this.log.warn(`shard ${shard.name} is down (${reason}); its keys move to the next-ranked shards`);
+    this.log.warn({ shard: shard.name, reason }, 'shard is down; its keys move to the next-ranked shards');
     this.membershipChanged(shard);
   }
 
-  private markUp(shard: Shard): void {
+  /** After M good PINGs in a row: emptied (its data is stale), then serving again. */
+  private async goodPing(shard: Shard): Promise<void> {
     shard.misses = 0;
     if (shard.healthy) return;
+    shard.successes += 1;
+    if (shard.successes < this.options.upAfterSuccesses) return;
+    try {
+      await shard.redis.flushdb('ASYNC');
+    } catch {
+      shard.successes = 0;
+      return;
+    }
     shard.healthy = true;
-    this.log.info(`shard ${shard.name} is up`);
+    shard.successes = 0;
+    this.log.info({ shard: shard.name }, 'shard is up (emptied: what it held before is stale)');
     this.membershipChanged(shard);
   }
 
@@ -270,18 +340,21 @@ export class ShardRouter {
   async checkHealth(): Promise<void> {
     await Promise.all(
       this.shards.map(async (shard) => {
+        let ok = false;
         try {
           await shard.redis.ping();
-          this.markUp(shard);
-        } catch {
-          shard.misses += 1;
-          if (shard.healthy && shard.misses >= this.options.downAfterMisses) this.markDown(shard, 'health check');
+          ok = true;
+        } catch (err) {
+          if (isConnectionLost(err)) this.markDown(shard, (err as Error).message);
+          else this.miss(shard, 'health check');
         }
+        if (ok) await this.goodPing(shard);
       }),
     );
   }
 
-  status(): Array<{ name: string; url: string; healthy: boolean }> {
-    return this.shards.map((s) => ({ name: s.name, url: s.url, healthy: s.healthy }));
+  /** Names and health only: never a URL (it may carry credentials). */
+  status(): Array<{ name: string; healthy: boolean }> {
+    return this.shards.map((s) => ({ name: s.name, healthy: s.healthy }));
   }
 }

@@ -3,6 +3,7 @@
 // position in Redis), so they are cached per instance; a change on any instance invalidates the
 // caches of all instances (wired in app.ts through pub/sub).
 import { badInput } from '../errors.ts';
+import { cleanText } from '../input.ts';
 import type { Db } from '../db/client.ts';
 import type { CarType, DriverDuty, PaymentPreference } from '../generated/prisma/enums.ts';
 
@@ -25,16 +26,10 @@ export interface RiderProfile {
 export type DriverInput = Omit<DriverProfile, 'duty'>;
 
 /** Ids appear in Redis keys and hash tags: keep them to a plain, bounded alphabet. */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export function validateId(field: string, id: string): void {
   if (!ID_PATTERN.test(id)) throw badInput(field, 'must be 1-64 characters of letters, digits, _ . : - (starting with a letter or digit)');
-}
-
-function validateText(field: string, value: string, max: number): string {
-  const trimmed = value.trim();
-  if (trimmed.length === 0 || trimmed.length > max) throw badInput(field, `must be 1-${max} characters`);
-  return trimmed;
 }
 
 interface CacheEntry<T> {
@@ -64,8 +59,8 @@ export class Registry {
 
   async upsertDriver(input: DriverInput): Promise<DriverProfile> {
     validateId('id', input.id);
-    const name = validateText('name', input.name, 100);
-    const vehicle = validateText('vehicle', input.vehicle, 100);
+    const name = cleanText('name', input.name, 100);
+    const vehicle = cleanText('vehicle', input.vehicle, 100);
     if (!Number.isFinite(input.rating) || input.rating < 0 || input.rating > 5) {
       throw badInput('rating', 'must be between 0 and 5');
     }
@@ -77,7 +72,7 @@ export class Registry {
 
   async upsertRider(input: { id: string; name: string }): Promise<RiderProfile> {
     validateId('id', input.id);
-    const name = validateText('name', input.name, 100);
+    const name = cleanText('name', input.name, 100);
     const row = await this.db.rider.upsert({ where: { id: input.id }, create: { id: input.id, name }, update: { name } });
     this.changed('rider', row.id);
     return { id: row.id, name: row.name };

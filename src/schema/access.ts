@@ -1,7 +1,10 @@
-// Who may call what. The caller's id always comes from the token; these helpers are the only
-// place roles and registration are checked.
+// Who may call what, for the schema layer: roles and registration from the token, the rate
+// limits an operation counts against, and whether a ride is readable (the relation rules
+// themselves live in access/ride-access.ts). The caller's id always comes from the token.
 import type { Role, Identity } from '../auth.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
+import type { LimitName } from '../limits/rate-limits.ts';
+import type { RideView } from '../match/ride-view.ts';
 import type { DriverProfile, RiderProfile } from '../registry/registry.ts';
 import type { GraphQLContext } from './builder.ts';
 
@@ -25,4 +28,18 @@ export async function requireRider(ctx: GraphQLContext): Promise<RiderProfile> {
   const rider = await ctx.services.registry.rider(id);
   if (!rider) throw new DomainError('NOT_REGISTERED', `rider ${id} is not registered`);
   return rider;
+}
+
+/** Counts one call of a limited field for the caller (each alias counts). */
+export function countAgainst(ctx: GraphQLContext, limit: LimitName, key: string): Promise<void> {
+  return ctx.services.limits.consume(limit, key);
+}
+
+/** The ride, if the caller may read it now; FORBIDDEN otherwise (NOT_FOUND when there is none). */
+export async function readableRide(ctx: GraphQLContext, rideId: string): Promise<RideView> {
+  const identity = requireRole(ctx, 'rider', 'driver', 'admin');
+  const ride = await ctx.services.queries.ride(rideId);
+  if (!ride) throw notFound('ride', rideId);
+  if (!(await ctx.services.access.relation(identity, ride))) throw new DomainError('FORBIDDEN', 'this ride is not yours');
+  return ride;
 }

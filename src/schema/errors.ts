@@ -5,7 +5,7 @@
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
 import { DomainError } from '../errors.ts';
-import { NoHealthyShardError } from '../redis/shard-router.ts';
+import { NoHealthyShardError, ShardTimeoutError } from '../redis/shard-router.ts';
 
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
   if (error instanceof GraphQLError) {
@@ -21,11 +21,11 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
         extensions: original.extensions,
       });
     }
-    if (original instanceof NoHealthyShardError) {
-      return createGraphQLError(original.message, {
+    if (original instanceof NoHealthyShardError || original instanceof ShardTimeoutError) {
+      return createGraphQLError(original instanceof ShardTimeoutError ? 'a Redis shard is slow; nothing was retried, try again' : original.message, {
         nodes: error.nodes,
         path: error.path,
-        extensions: { code: 'SERVICE_UNAVAILABLE' },
+        extensions: { code: original instanceof ShardTimeoutError ? 'RETRYABLE' : 'SERVICE_UNAVAILABLE' },
       });
     }
   }
@@ -33,9 +33,9 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
   return yogaMaskError(error, message, isDev);
 }
 
-/** For errors raised outside resolvers (e.g. a bad token while building the context). */
-export function toGraphQLError(error: DomainError, httpStatus?: number): GraphQLError {
+/** For errors raised outside resolvers (a bad token while building the context, a limit). */
+export function toGraphQLError(error: DomainError, http?: { status: number; headers?: Record<string, string> }): GraphQLError {
   return new GraphQLError(error.message, {
-    extensions: { ...error.extensions, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
+    extensions: { ...error.extensions, ...(http ? { http } : {}) },
   });
 }

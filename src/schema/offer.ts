@@ -1,5 +1,6 @@
 // Offers from the driver's side: the driverOffers feed, myOffers, acceptRide, declineRide.
-import type { AcceptResult, DeclineResult, OfferView } from '../match/dispatcher.ts';
+import type { AcceptResult, DeclineResult } from '../match/assignment.ts';
+import type { OfferView } from '../match/ride-queries.ts';
 import type { DriverOfferEvent, RevokeReason } from '../pubsub.ts';
 import { requireDriver } from './access.ts';
 import { builder } from './builder.ts';
@@ -42,9 +43,11 @@ builder.subscriptionField('driverOffers', (t) =>
     description: "Driver: the caller's own offers feed. Starts with the offers held now, then new offers and revokes.",
     subscribe: async (_root, _args, ctx) => {
       const driver = await requireDriver(ctx);
-      const { dispatcher, events } = ctx.services;
-      return events.driverOffers(driver.id, async () =>
-        (await dispatcher.liveOffers(driver.id)).map((o) => ({ kind: 'offer' as const, ...o })),
+      const { queries, events } = ctx.services;
+      return events.driverOffers(
+        async () => (await queries.liveOffers(driver.id)).map((o) => ({ kind: 'offer' as const, ...o })),
+        async (rideIds) => (await queries.endedOffers(driver.id, rideIds)).map((e) => ({ kind: 'revoked' as const, ...e })),
+        driver.id,
       );
     },
     resolve: (event) => event,
@@ -57,7 +60,7 @@ builder.queryField('myOffers', (t) =>
     description: "Driver: the offers the caller holds now (what the feed pushed; read it after reconnecting).",
     resolve: async (_root, _args, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.dispatcher.liveOffers(driver.id);
+      return ctx.services.queries.liveOffers(driver.id);
     },
   }),
 );
@@ -101,7 +104,7 @@ builder.mutationField('acceptRide', (t) =>
     args: { rideId: t.arg.id({ required: true }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.dispatcher.accept(driver.id, String(rideId));
+      return ctx.services.assignment.accept(driver.id, String(rideId));
     },
   }),
 );
@@ -112,7 +115,7 @@ builder.mutationField('declineRide', (t) =>
     args: { rideId: t.arg.id({ required: true }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.dispatcher.decline(driver.id, String(rideId));
+      return ctx.services.assignment.decline(driver.id, String(rideId));
     },
   }),
 );

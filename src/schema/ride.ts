@@ -1,10 +1,12 @@
 // Rides from the rider's side: requestRide, ride, cancelRide, rideUpdates; completeRide for the
 // assigned driver.
+import type { Identity } from '../auth.ts';
+import { DomainError } from '../errors.ts';
 import { CarType, PaymentMethod, RideStatus } from '../generated/prisma/enums.ts';
+import { isTrip } from '../match/ride-status.ts';
 import type { RideView } from '../match/ride-view.ts';
 import type { RideUpdateEvent } from '../pubsub.ts';
-import { DomainError, notFound } from '../errors.ts';
-import { requireDriver, requireRider, requireRole } from './access.ts';
+import { countAgainst, readableRide, requireDriver, requireRider } from './access.ts';
 import { builder, type GraphQLContext } from './builder.ts';
 import { PositionRef } from './location.ts';
 import { CarTypeEnum, DriverRef, RiderRef } from './registry.ts';
@@ -43,7 +45,7 @@ const DriverPositionRef = builder
     fields: (t) => ({ lat: t.exposeFloat('lat'), lng: t.exposeFloat('lng'), at: t.expose('at', { type: 'DateTime' }) }),
   });
 
-const RideEventRef = builder.objectRef<RideUpdateEvent>('RideEvent').implement({
+const RideUpdateRef = builder.objectRef<RideUpdateEvent>('RideUpdate').implement({
   description: 'A state of the ride: the current one first, then every change.',
   fields: (t) => ({
     ride: t.field({ type: RideRef, resolve: (e) => e.ride }),
@@ -70,22 +72,12 @@ const RequestRideInput = builder.inputType('RequestRideInput', {
     carType: t.field({ type: CarTypeEnum, required: true }),
     paymentMethod: t.field({ type: PaymentMethodEnum, required: true }),
     minDriverRating: t.float({ description: 'Only drivers rated at least this (0-5).' }),
+    clientKey: t.string({
+      description:
+        'Idempotency key (1-64 letters, digits, - or _), unique per request the rider means: resending the same key returns the ride it created instead of creating another.',
+    }),
   }),
 });
-
-/** Riders see their rides, drivers the rides they were offered or assigned, admins all. */
-async function loadVisibleRide(ctx: GraphQLContext, rideId: string): Promise<RideView> {
-  const identity = requireRole(ctx, 'rider', 'driver', 'admin');
-  const ride = await ctx.services.dispatcher.ride(rideId);
-  if (!ride) throw notFound('ride', rideId);
-  const allowed =
-    identity.role === 'admin' ||
-    (identity.role === 'rider' && ride.riderId === identity.id) ||
-    (identity.role === 'driver' &&
-      (ride.driverId === identity.id || (await ctx.services.dispatcher.wasOffered(identity.id, rideId))));
-  if (!allowed) throw new DomainError('FORBIDDEN', 'this ride is not yours');
-  return ride;
-}
 
 builder.mutationField('requestRide', (t) =>
   t.field({
@@ -94,12 +86,14 @@ builder.mutationField('requestRide', (t) =>
     args: { input: t.arg({ type: RequestRideInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const rider = await requireRider(ctx);
-      return ctx.services.dispatcher.requestRide(rider.id, {
+      await countAgainst(ctx, 'rideRequests', rider.id);
+      return ctx.services.requests.request(rider.id, {
         pickup: input.pickup,
         dropoff: input.dropoff,
         carType: input.carType as CarType,
         paymentMethod: input.paymentMethod as PaymentMethod,
         minDriverRating: input.minDriverRating,
+        clientKey: input.clientKey,
       });
     },
   }),
@@ -109,7 +103,7 @@ builder.queryField('ride', (t) =>
   t.field({
     type: RideRef,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, { id }, ctx) => loadVisibleRide(ctx, String(id)),
+    resolve: (_root, { id }, ctx) => readableRide(ctx, String(id)),
   }),
 );
 
@@ -120,7 +114,7 @@ builder.mutationField('cancelRide', (t) =>
     args: { rideId: t.arg.id({ required: true }) },
     resolve: async (_root, { rideId }, ctx) => {
       const rider = await requireRider(ctx);
-      return ctx.services.dispatcher.cancel(rider.id, String(rideId));
+      return ctx.services.requests.cancel(rider.id, String(rideId));
     },
   }),
 );
@@ -132,27 +126,62 @@ builder.mutationField('completeRide', (t) =>
     args: { rideId: t.arg.id({ required: true }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.dispatcher.complete(driver.id, String(rideId));
+      return ctx.services.assignment.complete(driver.id, String(rideId));
     },
   }),
 );
 
 builder.subscriptionField('rideUpdates', (t) =>
   t.field({
-    type: RideEventRef,
-    description: "The ride's current state, then every change. For its rider, its drivers, and admins.",
+    type: RideUpdateRef,
+    description:
+      "The ride's current state, then every change. For its rider, its assigned driver, a driver while holding a live offer for it, and admins; a driver who loses the ride gets FORBIDDEN and the stream ends.",
     args: { rideId: t.arg.id({ required: true }) },
     subscribe: async (_root, { rideId }, ctx) => {
       const id = String(rideId);
-      await loadVisibleRide(ctx, id);
-      const { dispatcher, events, drivers } = ctx.services;
-      return events.rideUpdates(id, async () => {
-        const ride = await dispatcher.ride(id);
+      const identity = ctx.identity!;
+      await readableRide(ctx, id);
+      const { queries, events, records } = ctx.services;
+      const stream = events.rideUpdates(async () => {
+        const ride = await queries.ride(id);
         if (!ride) return [];
-        const driverPosition = ride.driverId && ride.status === 'ASSIGNED' ? await drivers.position(ride.driverId).catch(() => null) : null;
+        const driverPosition = ride.driverId && isTrip(ride.status) ? await records.position(ride.driverId).catch(() => null) : null;
         return [{ ride, at: new Date(), reason: ride.endReason, driverPosition }];
-      });
+      }, id);
+      return identity.role === 'driver' ? whileReadable(stream, ctx, identity) : stream;
     },
     resolve: (event) => event,
   }),
 );
+
+/**
+ * Passes a driver's ride updates only while the driver may read the ride; the first update it
+ * may not see ends the stream with FORBIDDEN (no rider data, no other driver's position).
+ * Written by hand, like CatchUpStream, so return() reaches the inner stream at once.
+ */
+function whileReadable(inner: AsyncIterableIterator<RideUpdateEvent>, ctx: GraphQLContext, identity: Identity): AsyncIterableIterator<RideUpdateEvent> {
+  let ended = false;
+  const end = async (): Promise<IteratorResult<RideUpdateEvent>> => {
+    ended = true;
+    await inner.return?.();
+    return { value: undefined, done: true };
+  };
+  return {
+    async next() {
+      if (ended) return { value: undefined, done: true };
+      const r = await inner.next();
+      if (r.done || ended) return r;
+      if (await ctx.services.access.relation(identity, r.value.ride)) return r;
+      await end();
+      throw new DomainError('FORBIDDEN', 'this ride is no longer yours');
+    },
+    return: end,
+    async throw(err) {
+      await end();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/redis/local-servers.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { cloneDatabase, dropDatabase } from '../../src/db/admin.ts';
+import { createDb, type Db } from '../../src/db/client.ts';
 
 export interface Instance {
   services: Services;
@@ -51,6 +52,15 @@ export async function startStack(opts: { shards?: number; env?: Record<string, s
     SHARD_HEALTH_INTERVAL_MS: '200',
     REDIS_COMMAND_TIMEOUT_MS: '500',
     DISPATCH_POLL_MS: '100',
+    // Limits out of the way of tests about something else; test/limits.test.ts sets its own.
+    RIDE_REQUEST_LIMIT: '10000',
+    OPERATION_LIMIT: '1000000',
+    ADMIN_OPERATION_LIMIT: '1000000',
+    AUTH_FAILURE_LIMIT: '10000',
+    LOCATION_RATE_PER_S: '1000',
+    LOCATION_BURST: '1000',
+    WS_MAX_SOCKETS_PER_IDENTITY: '100',
+    WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '100',
     ...opts.env,
   };
   const instances: Instance[] = [];
@@ -87,6 +97,21 @@ export async function startStack(opts: { shards?: number; env?: Record<string, s
       await Promise.all(instances.map((i) => i.stop().catch(() => {})));
       await Promise.all([...shards, bus!].map((s) => s.stop()));
       await dropDatabase(databaseUrl);
+    },
+  };
+}
+
+/** A database of the test's own, cloned from the migrated template (for tests without a stack). */
+export async function testDatabase(): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
+  const url = await cloneDatabase(inject('databaseUrl'), `rm_${process.pid}_${uniqueId('db').replace('-', '_')}`);
+  const { db, pool } = createDb(url);
+  return {
+    db,
+    url,
+    drop: async () => {
+      await db.$disconnect();
+      await pool.end();
+      await dropDatabase(url);
     },
   };
 }

@@ -7,8 +7,13 @@
 local t = redis.call('TIME')
 local cutoff = t[1] * 1000 + math.floor(t[2] / 1000) - tonumber(ARGV[1])
 local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. cutoff, 'LIMIT', 0, tonumber(ARGV[2]))
-if #stale == 0 then return 0 end
-redis.call('ZREM', KEYS[1], unpack(stale))
-redis.call('ZREM', KEYS[2], unpack(stale))
-redis.call('HDEL', KEYS[3], unpack(stale))
+-- Lua's unpack fails past ~8,000 values: remove in chunks.
+local CHUNK = 1000
+for i = 1, #stale, CHUNK do
+  local chunk = {}
+  for j = i, math.min(i + CHUNK - 1, #stale) do chunk[#chunk + 1] = stale[j] end
+  redis.call('ZREM', KEYS[1], unpack(chunk))
+  redis.call('ZREM', KEYS[2], unpack(chunk))
+  redis.call('HDEL', KEYS[3], unpack(chunk))
+end
 return #stale

@@ -47,6 +47,8 @@ export type PointInput = {
 
 export type RequestRideInput = {
   carType: CarType;
+  /** Idempotency key (1-64 letters, digits, - or _), unique per request the rider means: resending the same key returns the ride it created instead of creating another. */
+  clientKey?: string | null | undefined;
   dropoff: PointInput;
   /** Only drivers rated at least this (0-5). */
   minDriverRating?: number | null | undefined;

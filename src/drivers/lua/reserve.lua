@@ -1,8 +1,7 @@
--- Reserves a driver for one ride's offer: a driver holds at most one live offer. The driver
--- record lives on the shard that owns the driver id (see geo/lua/driver_record.lua).
+-- Reserves a driver for one ride's offer: a driver holds at most one live offer.
 --
 -- KEYS[1] drv:{<driverId>}
--- ARGV[1] rideId, ARGV[2] offer expiry (ms since epoch)
+-- ARGV[1] rideId, ARGV[2] how long the reservation holds (ms; stamped with this server's clock)
 -- Returns 1 when reserved (or already reserved for this ride), 0 when the driver is busy, offline,
 -- or has no record here (not heard from since this shard took over the driver).
 local r = redis.call('HMGET', KEYS[1], 'state', 'ride', 'until', 'duty')
@@ -14,7 +13,7 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 -- An OFFERED reservation past its expiry is free again even if nobody released it (an
 -- instance died mid-round): reservations can leak for one round at most.
 if state == 'FREE' or (state == 'OFFERED' and (not expiry or expiry <= now)) then
-  redis.call('HSET', KEYS[1], 'state', 'OFFERED', 'ride', ARGV[1], 'until', ARGV[2])
+  redis.call('HSET', KEYS[1], 'state', 'OFFERED', 'ride', ARGV[1], 'until', now + tonumber(ARGV[2]), 'since', now)
   return 1
 end
 return 0

@@ -1,0 +1,152 @@
+// The per-driver Redis record `drv:{id}`, on the shard that owns the driver id: the location
+// ping's rate limit and order guard, the region the driver is indexed in, duty, and dispatch
+// state (UNKNOWN / FREE / OFFERED = reserved for one ride / ON_RIDE). This module is the only
+// writer of that record; its scripts live in ./lua.
+//
+// Postgres stays the truth. A new record (its shard was lost, or it expired) is UNKNOWN, never
+// reserved, and rebuilt from Postgres on the next ping; a held record (OFFERED / ON_RIDE) is
+// checked against Postgres at most once per reconcile interval by the ping path; and
+// reconcileAssigned() puts every driver Postgres has on a trip back ON_RIDE.
+import type { Db } from '../db/client.ts';
+import { rateLimited } from '../errors.ts';
+import type { DriverDuty } from '../generated/prisma/enums.ts';
+import { TRIP_STATUSES } from '../match/ride-status.ts';
+import { driverKey, driverRoute } from '../redis/keys.ts';
+import type { ShardRouter } from '../redis/shard-router.ts';
+
+export type DispatchState = 'UNKNOWN' | 'FREE' | 'OFFERED' | 'ON_RIDE';
+
+export interface DriverRecordPolicy {
+  recordTtlMs: number;
+  reconcileIntervalMs: number;
+  location: { ratePerS: number; burst: number };
+}
+
+export interface PingResult {
+  verdict: 'ok' | 'stale';
+  previousRegion: string;
+  duty: DriverDuty;
+  state: DispatchState;
+}
+
+/** A reservation or assignment younger than this may not be in Postgres yet: never "corrected". */
+export const HOLD_SETTLE_MS = 2_000;
+
+export class DriverRecords {
+  constructor(
+    private readonly router: ShardRouter,
+    private readonly db: Db,
+    private readonly policy: DriverRecordPolicy,
+  ) {}
+
+  /**
+   * A location ping: rate limit, order guard, region pointer. Throws RATE_LIMITED (nothing
+   * written). Restores or corrects the dispatch state from Postgres when the script asks.
+   */
+  async ping(driverId: string, p: { recordedAt: number; region: string; lat: number; lng: number; dutyIfNew: DriverDuty }): Promise<PingResult> {
+    const { ratePerS, burst } = this.policy.location;
+    const [verdict, previousRegion, duty, state, ride, extra] = (await this.router.write(driverRoute(driverId), (redis) =>
+      redis.driverPing(
+        driverKey(driverId),
+        p.recordedAt,
+        p.region,
+        this.policy.recordTtlMs,
+        p.dutyIfNew,
+        p.lat,
+        p.lng,
+        ratePerS,
+        burst,
+        this.policy.reconcileIntervalMs,
+        HOLD_SETTLE_MS,
+      ),
+    )) as [string, string, DriverDuty, DispatchState, string, number];
+    if (verdict === 'limited') {
+      throw rateLimited('location updates', Number(extra));
+    }
+    // Postgres may be down: the record then stays as it is (UNKNOWN is never reserved), and the
+    // next ping tries again. The position is still indexed.
+    if (verdict === 'ok' && (state === 'UNKNOWN' || Number(extra) === 1)) {
+      await this.correctFromDb(driverId, state, ride).catch(() => {});
+    }
+    return { verdict: verdict as PingResult['verdict'], previousRegion, duty, state };
+  }
+
+  /** Records the driver's duty; returns the region the driver is indexed in ('' when none). */
+  async setDuty(driverId: string, duty: DriverDuty): Promise<string> {
+    return String(await this.router.write(driverRoute(driverId), (redis) => redis.setDuty(driverKey(driverId), duty, this.policy.recordTtlMs)));
+  }
+
+  /** True when the driver is now reserved for this ride's offer, for `forMs` (Redis' clock). */
+  async reserve(driverId: string, rideId: string, forMs: number): Promise<boolean> {
+    const reply = await this.router.write(driverRoute(driverId), (redis) => redis.reserve(driverKey(driverId), rideId, forMs));
+    return Number(reply) === 1;
+  }
+
+  async release(driverId: string, rideId: string): Promise<void> {
+    await this.router.write(driverRoute(driverId), (redis) => redis.release(driverKey(driverId), rideId));
+  }
+
+  async assign(driverId: string, rideId: string): Promise<boolean> {
+    const reply = await this.router.write(driverRoute(driverId), (redis) => redis.assign(driverKey(driverId), rideId, this.policy.recordTtlMs));
+    return Number(reply) === 1;
+  }
+
+  /** The drivers among these not heard from within `ttlMs` (judged by Redis' own clock). */
+  async silentAmong(driverIds: string[], ttlMs: number): Promise<Set<string>> {
+    const ages = await Promise.all(
+      driverIds.map(async (id) => [id, Number(await this.router.write(driverRoute(id), (redis) => redis.silence(driverKey(id))))] as const),
+    );
+    return new Set(ages.filter(([, age]) => age < 0 || age > ttlMs).map(([id]) => id));
+  }
+
+  /** Last reported position of a driver (kept on the record by every ping). */
+  async position(driverId: string): Promise<{ lat: number; lng: number; at: Date } | null> {
+    const [lat, lng, seen] = await this.router.write(driverRoute(driverId), (redis) =>
+      redis.hmget(driverKey(driverId), 'lat', 'lng', 'seen'),
+    );
+    if (lat == null || lng == null || seen == null) return null;
+    return { lat: Number(lat), lng: Number(lng), at: new Date(Number(seen)) };
+  }
+
+  /** What Postgres says the driver is doing: on a trip, holding a live offer, or free. */
+  async truthOf(driverId: string): Promise<{ state: Exclude<DispatchState, 'UNKNOWN'>; rideId: string; holdMs: number | null }> {
+    const rows = await this.db.$queryRaw<Array<{ kind: string; rideId: string; holdMs: number | null }>>`
+      (SELECT 'ON_RIDE' AS kind, id::text AS "rideId", NULL::float8 AS "holdMs" FROM "Ride"
+        WHERE "driverId" = ${driverId} AND status::text = ANY(${[...TRIP_STATUSES]}) LIMIT 1)
+      UNION ALL
+      (SELECT 'OFFERED', o."rideId"::text, EXTRACT(EPOCH FROM (o."expiresAt" - now())) * 1000
+         FROM "RideOffer" o JOIN "Ride" r ON r.id = o."rideId"
+        WHERE o."driverId" = ${driverId} AND o.status = 'OFFERED' AND o."expiresAt" > now() AND r.status = 'SEARCHING'
+        ORDER BY o."expiresAt" DESC LIMIT 1)`;
+    const onRide = rows.find((r) => r.kind === 'ON_RIDE');
+    const offered = rows.find((r) => r.kind === 'OFFERED');
+    if (onRide) return { state: 'ON_RIDE', rideId: onRide.rideId, holdMs: null };
+    if (offered) return { state: 'OFFERED', rideId: offered.rideId, holdMs: Math.ceil(Number(offered.holdMs)) };
+    return { state: 'FREE', rideId: '', holdMs: null };
+  }
+
+  /** Rebuilds or corrects the record's dispatch state from Postgres, unless it changed meanwhile. */
+  async correctFromDb(driverId: string, seenState: DispatchState, seenRide: string): Promise<boolean> {
+    const truth = await this.truthOf(driverId);
+    if (truth.state === seenState && truth.rideId === seenRide) return false;
+    const reply = await this.router.write(driverRoute(driverId), (redis) =>
+      redis.correct(driverKey(driverId), seenState, seenRide, truth.state, truth.rideId, truth.holdMs ?? ''),
+    );
+    return Number(reply) === 1;
+  }
+
+  /**
+   * Every driver Postgres has on a trip is ON_RIDE in Redis (a lost assign, a record rebuilt
+   * wrong). Bounded: at most `limit` rides per call, oldest assignments first after `cursor`.
+   */
+  async reconcileAssigned(opts: { limit: number; after?: string } = { limit: 1_000 }): Promise<{ checked: number; corrected: number; last: string | null }> {
+    const rows = await this.db.$queryRaw<Array<{ id: string; driverId: string }>>`
+      SELECT id::text AS id, "driverId" FROM "Ride"
+       WHERE status::text = ANY(${[...TRIP_STATUSES]}) AND "driverId" IS NOT NULL
+         AND "assignedAt" < now() - make_interval(secs => ${HOLD_SETTLE_MS / 1000})
+         AND id::text > ${opts.after ?? ''}
+       ORDER BY id LIMIT ${opts.limit}`;
+    const changed = await Promise.all(rows.map((r) => this.assign(r.driverId, r.id).catch(() => false)));
+    return { checked: rows.length, corrected: changed.filter(Boolean).length, last: rows.at(-1)?.id ?? null };
+  }
+}

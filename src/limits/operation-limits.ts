@@ -1,0 +1,61 @@
+// Limits on every GraphQL operation, signed in or not, enforced before anything executes and on
+// both transports (the graphql-ws path runs the same envelop: see server.ts):
+// - parse: at most GRAPHQL_MAX_TOKENS tokens (graphql-armor; the parser stops counting there,
+//   so a 60,000-alias document costs microseconds), and a parser stack overflow is a typed 400;
+// - validation: depth, aliases and directives (graphql-armor), no "did you mean" suggestions
+//   unless introspection is on, no introspection unless INTROSPECTION allows it;
+// - cost: list fields weighted by their limit arguments (@pothos/plugin-complexity, see
+//   schema/builder.ts), checked before the root fields run.
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { OperationLimits } from '../config.ts';
+
+/** Every refusal carries this code and names the limit. */
+export const OPERATION_LIMIT = 'OPERATION_LIMIT';
+
+const tag = (limit: string) => (_ctx: unknown, error: GraphQLError) => {
+  Object.assign(error.extensions as Record<string, unknown>, { code: OPERATION_LIMIT, limit });
+};
+
+export function operationLimitPlugins(limits: OperationLimits, opts: { introspection: boolean }): Plugin[] {
+  const armor = new EnvelopArmor({
+    maxTokens: { n: limits.maxTokens, onReject: [tag('tokens')] },
+    maxDepth: { n: limits.maxDepth, onReject: [tag('depth')], ignoreIntrospection: true },
+    maxAliases: { n: limits.maxAliases, onReject: [tag('aliases')] },
+    maxDirectives: { n: limits.maxDirectives, onReject: [tag('directives')] },
+    costLimit: { enabled: false }, // cost is weighted by arguments: @pothos/plugin-complexity
+    blockFieldSuggestion: { enabled: !opts.introspection },
+  });
+  return [
+    ...(armor.protect().plugins as Plugin[]),
+    parserStackGuard(),
+    ...(opts.introspection ? [] : [validationRule(NoSchemaIntrospectionCustomRule)]),
+  ];
+}
+
+/** Deeply nested input ([[[[…) can overflow the parser's stack: a client error, not a crash. */
+function parserStackGuard(): Plugin {
+  return {
+    onParse({ parseFn, setParseFn }) {
+      setParseFn((source, options) => {
+        try {
+          return parseFn(source, options);
+        } catch (err) {
+          if (!(err instanceof RangeError)) throw err;
+          throw new GraphQLError('Syntax Error: the document is nested too deeply', {
+            extensions: { code: OPERATION_LIMIT, limit: 'nesting', http: { status: 400 } },
+          });
+        }
+      });
+    },
+  };
+}
+
+function validationRule(rule: ValidationRule): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(rule);
+    },
+  };
+}

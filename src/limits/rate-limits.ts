@@ -1,0 +1,95 @@
+// Per-identity rate limits kept in Redis, so they hold across API instances (rate-limiter-flexible,
+// fixed windows). Each counter lives on the shard that owns its key; when no shard can answer,
+// an in-process limiter with the same budget takes over, so an outage neither opens the gates
+// nor locks everyone out. Location updates are limited elsewhere, inside the ping's own script
+// (drivers/lua/ping.lua), so they cost no extra round trip.
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimitPolicy, Window } from '../config.ts';
+import { rateLimited } from '../errors.ts';
+import type { Shard, ShardRouter } from '../redis/shard-router.ts';
+
+export type LimitName = 'rideRequests' | 'operations' | 'adminOperations' | 'authFailures';
+
+const WHAT: Record<LimitName, string> = {
+  rideRequests: 'ride requests',
+  operations: 'operations',
+  adminOperations: 'admin operations',
+  authFailures: 'failed sign-ins from this address',
+};
+
+export class RateLimits {
+  private readonly perShard = new Map<string, RateLimiterRedis>();
+  private readonly fallback = new Map<LimitName, RateLimiterMemory>();
+
+  constructor(
+    private readonly router: ShardRouter,
+    private readonly policy: Omit<RateLimitPolicy, 'location'>,
+  ) {
+    // Built up front: a limiter defines its Lua command on the client, and ioredis' automatic
+    // pipelines created before that would not know the script (their replies then misalign).
+    for (const shard of router.shards) for (const name of Object.keys(WHAT) as LimitName[]) this.limiterOn(name, shard);
+  }
+
+  /** Counts `points` against the key's budget; throws RATE_LIMITED (with retryAfterMs) when over. */
+  async consume(name: LimitName, key: string, points = 1): Promise<void> {
+    const res = await this.run(name, key, (limiter) => limiter.consume(key, points));
+    if (res) throw rateLimited(WHAT[name], res.msBeforeNext);
+  }
+
+  /** Throws RATE_LIMITED when the key already used up its budget (counts nothing). */
+  async check(name: LimitName, key: string): Promise<void> {
+    const window = this.policy[name];
+    const res = await this.run(name, key, async (limiter) => {
+      const state = await limiter.get(key);
+      if (state && state.consumedPoints >= window.points) throw state;
+      return state;
+    });
+    if (res) throw rateLimited(WHAT[name], res.msBeforeNext);
+  }
+
+  /** Returns the refusal (over the limit) or null; Redis outages fall back to this process. */
+  private async run(
+    name: LimitName,
+    key: string,
+    op: (limiter: RateLimiterRedis | RateLimiterMemory) => Promise<unknown>,
+  ): Promise<RateLimiterRes | null> {
+    const refusal = (err: unknown) => (err instanceof RateLimiterRes ? err : null);
+    try {
+      await this.router.write(`limit:${name}:${key}`, (_redis, shard) => op(this.limiterOn(name, shard)));
+      return null;
+    } catch (err) {
+      if (refusal(err)) return refusal(err);
+      try {
+        await op(this.memoryLimiter(name));
+        return null;
+      } catch (memoryErr) {
+        if (refusal(memoryErr)) return refusal(memoryErr);
+        throw memoryErr;
+      }
+    }
+  }
+
+  private limiterOn(name: LimitName, shard: Shard): RateLimiterRedis {
+    const id = `${name}@${shard.name}`;
+    let limiter = this.perShard.get(id);
+    if (!limiter) {
+      limiter = new RateLimiterRedis({ storeClient: shard.redis, keyPrefix: `rl:${name}`, ...this.windowOf(name) });
+      this.perShard.set(id, limiter);
+    }
+    return limiter;
+  }
+
+  private memoryLimiter(name: LimitName): RateLimiterMemory {
+    let limiter = this.fallback.get(name);
+    if (!limiter) {
+      limiter = new RateLimiterMemory({ keyPrefix: `rl:${name}`, ...this.windowOf(name) });
+      this.fallback.set(name, limiter);
+    }
+    return limiter;
+  }
+
+  private windowOf(name: LimitName): { points: number; duration: number } {
+    const w: Window = this.policy[name];
+    return { points: w.points, duration: Math.max(1, Math.round(w.windowMs / 1000)) };
+  }
+}

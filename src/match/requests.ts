@@ -1,0 +1,179 @@
+// A rider's side of a ride: request it, cancel it.
+//
+// requestRide's fast path: drivers are found and reserved in Redis first, then the ride, its
+// offers and its history are written by one statement, and only then are offers announced. A
+// rider holds at most one live ride (a partial unique index decides races), and a request
+// carrying a client key is idempotent: the same key returns the ride it created (a unique
+// constraint), so a resend after a reconnect never creates a second ride.
+import { randomUUID } from 'node:crypto';
+import { isUniqueViolation } from '../db/errors.ts';
+import { badInput, DomainError } from '../errors.ts';
+import type { CarType, PaymentMethod } from '../generated/prisma/enums.ts';
+import { validatePoint } from '../geo/location-input.ts';
+import { endLiveOffers } from './assignment.ts';
+import { silenceCheckMs, type MatchDeps } from './deps.ts';
+import { History } from './history.ts';
+import { insertRideWithFirstRound, insertRideWithoutRound, type NewRide } from './ride-insert-sql.ts';
+import { isLive, LIVE_STATUSES } from './ride-status.ts';
+import { toRideView, type LatLng, type RideView } from './ride-view.ts';
+import type { RoundScheduler } from './rounds.ts';
+
+export interface RequestRideInput {
+  pickup: LatLng;
+  dropoff: LatLng;
+  carType: CarType;
+  paymentMethod: PaymentMethod;
+  minDriverRating?: number | null;
+  /** The client's idempotency key: 1-64 characters of letters, digits, `-` and `_`. */
+  clientKey?: string | null;
+}
+
+/** How long the instance that creates a ride has to start round 1 before the pollers may. */
+const FIRST_ROUND_GRACE_MS = 2_000;
+const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+
+export class RideRequests {
+  constructor(
+    private readonly deps: MatchDeps,
+    private readonly rounds: RoundScheduler,
+  ) {}
+
+  /** Creates the ride and sends its first offers before answering (or returns the ride this key made). */
+  async request(riderId: string, input: RequestRideInput): Promise<RideView> {
+    validatePoint(input.pickup, 'pickup.');
+    validatePoint(input.dropoff, 'dropoff.');
+    const minRating = input.minDriverRating ?? null;
+    if (minRating !== null && !(minRating >= 0 && minRating <= 5)) throw badInput('minDriverRating', 'must be between 0 and 5');
+    const requestKey = input.clientKey ?? null;
+    if (requestKey !== null && !CLIENT_KEY.test(requestKey)) throw badInput('clientKey', 'must be 1-64 letters, digits, - or _');
+
+    // Cheap reads first, so a repeat or a second live ride costs no driver search; the
+    // constraints below decide the races these reads cannot see.
+    const earlier = await this.existing(riderId, requestKey);
+    if (earlier) return earlier;
+
+    const ride: NewRide = {
+      id: randomUUID(),
+      riderId,
+      pickupLat: input.pickup.lat,
+      pickupLng: input.pickup.lng,
+      dropoffLat: input.dropoff.lat,
+      dropoffLng: input.dropoff.lng,
+      carType: input.carType,
+      paymentMethod: input.paymentMethod,
+      minDriverRating: minRating,
+      requestKey,
+    };
+    const { picker, claims, notifier, policy, db, log } = this.deps;
+    const radiusKm = picker.radiusForRound(1);
+    const picked = await picker.pick(ride, radiusKm, new Set()).catch((err) => {
+      log.warn({ err, rideId: ride.id }, 'round 1 search failed; the round loop retries');
+      return [];
+    });
+    if (picked.length === 0) return this.requestWithoutDrivers(ride);
+
+    const offers = picked.map((c) => ({ id: randomUUID(), driverId: c.driverId, pickupDistanceKm: c.distanceKm }));
+    const driverIds = offers.map((o) => o.driverId);
+    // The claim record is written alongside the ride; offers go out only after both are stored.
+    const [stored, claimed] = await Promise.allSettled([
+      insertRideWithFirstRound(db, ride, {
+        roundTimeoutMs: policy.roundTimeoutMs,
+        checkAfterMs: silenceCheckMs(this.deps),
+        offers,
+        detail: `radius ${radiusKm} km, ${offers.length} offers`,
+      }),
+      claims.open(ride.id, driverIds, policy.roundTimeoutMs),
+    ]);
+    if (stored.status === 'rejected') {
+      await Promise.all([picker.release(ride.id, picked), claims.close(ride.id).catch(() => {})]);
+      if (isUniqueViolation(stored.reason)) return this.resolveConflict(riderId, requestKey);
+      throw stored.reason;
+    }
+    if (claimed.status === 'rejected') await claims.open(ride.id, driverIds, policy.roundTimeoutMs).catch(() => {});
+    const { requestedAt, roundEndsAt } = stored.value;
+    const view = this.newView(ride, requestedAt, 1);
+    log.info({ rideId: ride.id, riderId, offers: offers.length }, 'ride requested');
+    await notifier.announceOffers(view, offers.map((o) => ({ ...o, expiresAt: roundEndsAt! })));
+    return view;
+  }
+
+  /** No driver for round 1: store the ride and let the round loop widen the search (or end it). */
+  private async requestWithoutDrivers(ride: NewRide): Promise<RideView> {
+    try {
+      await insertRideWithoutRound(this.deps.db, ride, FIRST_ROUND_GRACE_MS);
+    } catch (err) {
+      if (isUniqueViolation(err)) return this.resolveConflict(ride.riderId, ride.requestKey);
+      throw err;
+    }
+    this.deps.log.info({ rideId: ride.id, riderId: ride.riderId, offers: 0 }, 'ride requested');
+    // If this fails (or the process dies), the pollers take over after the grace period.
+    await this.rounds.advance(ride.id, { force: true }).catch((err) => this.deps.log.error({ err, rideId: ride.id }, 'round loop failed'));
+    return toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: ride.id } }));
+  }
+
+  /** The ride this key already made, or refuse a second live ride. Null when neither. */
+  private async existing(riderId: string, requestKey: string | null): Promise<RideView | null> {
+    const { db } = this.deps;
+    if (requestKey) {
+      const same = await db.ride.findUnique({ where: { riderId_requestKey: { riderId, requestKey } } });
+      if (same) return toRideView(same);
+    }
+    const live = await db.ride.findFirst({ where: { riderId, status: { in: [...LIVE_STATUSES] } }, select: { id: true } });
+    if (live) {
+      throw new DomainError('ACTIVE_RIDE_EXISTS', `you already have a live ride (${live.id}); cancel it or wait for it to end`, { rideId: live.id });
+    }
+    return null;
+  }
+
+  /** A constraint refused the insert: a concurrent request won the race. Say which. */
+  private async resolveConflict(riderId: string, requestKey: string | null): Promise<RideView> {
+    const earlier = await this.existing(riderId, requestKey);
+    if (earlier) return earlier;
+    throw new DomainError('RETRYABLE', 'the ride could not be recorded; nothing changed, try again');
+  }
+
+  private newView(ride: NewRide, requestedAt: Date, round: number): RideView {
+    return {
+      id: ride.id,
+      riderId: ride.riderId,
+      pickup: { lat: ride.pickupLat, lng: ride.pickupLng },
+      dropoff: { lat: ride.dropoffLat, lng: ride.dropoffLng },
+      carType: ride.carType,
+      paymentMethod: ride.paymentMethod,
+      minDriverRating: ride.minDriverRating,
+      status: 'SEARCHING',
+      driverId: null,
+      round,
+      version: 0,
+      endReason: null,
+      requestedAt,
+      assignedAt: null,
+      endedAt: null,
+    };
+  }
+
+  async cancel(riderId: string, rideId: string): Promise<RideView> {
+    const { transitions, notifier, claims } = this.deps;
+    return transitions.run(rideId, async (tx, { ride, now }, effects) => {
+      if (ride.riderId !== riderId) throw new DomainError('FORBIDDEN', 'only the rider who requested a ride can cancel it');
+      if (ride.status === 'CANCELLED') return toRideView(ride);
+      if (!isLive(ride.status)) throw new DomainError('INVALID_STATE', `ride is already ${ride.status}`);
+      const updated = await tx.ride.update({
+        where: { id: rideId },
+        data: { status: 'CANCELLED', endedAt: now, nextCheckAt: null, endReason: 'cancelled by rider', version: { increment: 1 } },
+      });
+      if (ride.status === 'SEARCHING') {
+        const live = await endLiveOffers(tx, rideId, now);
+        await tx.rideHistory.create({ data: { rideId, type: History.CANCELLED, round: ride.round, at: now } });
+        effects.push(...live.map((o) => () => notifier.revoke(o.driverId, rideId, 'CANCELLED')));
+      } else {
+        await tx.rideHistory.create({ data: { rideId, type: History.ASSIGNMENT_CANCELLED, driverId: ride.driverId, at: now } });
+        // The assigned driver hears it on their offers feed and becomes available again.
+        effects.push(() => notifier.revoke(ride.driverId!, rideId, 'CANCELLED'));
+      }
+      effects.push(() => claims.close(rideId), () => notifier.rideChanged(updated));
+      return toRideView(updated);
+    });
+  }
+}

@@ -1,0 +1,53 @@
+// Reading rides and offers: what the API shows, and what subscriptions re-read to catch up.
+import type { Db } from '../db/client.ts';
+import type { RevokeReason } from '../pubsub.ts';
+import { validateRideId } from './ride-ids.ts';
+import { isTrip } from './ride-status.ts';
+import { toRideView, type RideView } from './ride-view.ts';
+
+export interface OfferView {
+  ride: RideView;
+  pickupDistanceKm: number;
+  expiresAt: Date;
+  round: number;
+}
+
+export class RideQueries {
+  constructor(private readonly db: Db) {}
+
+  async ride(rideId: string): Promise<RideView | null> {
+    validateRideId(rideId);
+    const row = await this.db.ride.findUnique({ where: { id: rideId } });
+    return row && toRideView(row);
+  }
+
+  /** The driver's live offers (by Postgres' clock): what their feed pushed, readable again after a reconnect. */
+  async liveOffers(driverId: string): Promise<OfferView[]> {
+    const live = await this.db.$queryRaw<Array<{ id: string }>>`
+      SELECT o.id FROM "RideOffer" o JOIN "Ride" r ON r.id = o."rideId"
+       WHERE o."driverId" = ${driverId} AND o.status = 'OFFERED' AND o."expiresAt" > now() AND r.status = 'SEARCHING'`;
+    if (live.length === 0) return [];
+    const offers = await this.db.rideOffer.findMany({
+      where: { id: { in: live.map((o) => o.id) } },
+      include: { ride: true },
+      orderBy: { sentAt: 'asc' },
+    });
+    return offers.map((o) => ({ ride: toRideView(o.ride), pickupDistanceKm: o.pickupDistanceKm, expiresAt: o.expiresAt, round: o.round }));
+  }
+
+  /**
+   * Why offers this driver was told about are no longer live (for a feed catching up after the
+   * bus was away): TAKEN, CANCELLED or EXPIRED. Offers the driver answered itself are left out.
+   */
+  async endedOffers(driverId: string, rideIds: string[]): Promise<Array<{ rideId: string; reason: RevokeReason }>> {
+    if (rideIds.length === 0) return [];
+    const offers = await this.db.rideOffer.findMany({
+      where: { driverId, rideId: { in: rideIds }, status: { in: ['EXPIRED', 'REVOKED'] } },
+      include: { ride: { select: { status: true, driverId: true } } },
+    });
+    return offers.map((o) => ({
+      rideId: o.rideId,
+      reason: o.status === 'EXPIRED' ? 'EXPIRED' : isTrip(o.ride.status) || o.ride.status === 'COMPLETED' ? 'TAKEN' : 'CANCELLED',
+    }));
+  }
+}

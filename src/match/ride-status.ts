@@ -1,0 +1,12 @@
+// Which ride statuses mean what, in one place (the state machine, the access rules, the driver
+// reconciler and the one-live-ride constraint all ask the same questions).
+import type { RideStatus } from '../generated/prisma/enums.ts';
+
+/** A driver is on the ride: from assignment until it ends. */
+export const TRIP_STATUSES = ['ASSIGNED'] as const satisfies readonly RideStatus[];
+
+/** The rider's live ride (at most one, by a partial unique index). */
+export const LIVE_STATUSES = ['SEARCHING', ...TRIP_STATUSES] as const satisfies readonly RideStatus[];
+
+export const isTrip = (status: RideStatus) => (TRIP_STATUSES as readonly RideStatus[]).includes(status);
+export const isLive = (status: RideStatus) => (LIVE_STATUSES as readonly RideStatus[]).includes(status);
