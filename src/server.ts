@@ -14,6 +14,8 @@ import { identityFromAuthorization, type Identity } from './auth.ts';
 import { DomainError } from './errors.ts';
 import { clientAddress } from './http/client-address.ts';
 import { originAllowlist } from './http/origins.ts';
+import { MAX_NESTING, nestingDepth } from './limits/nesting.ts';
+import { tooDeeplyNested } from './limits/operation-limits.ts';
 
 export interface RunningServer {
   url: string;
@@ -212,6 +214,7 @@ export async function startServer(services: Services, opts: { host?: string; por
         try {
           const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
           const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const });
+          if (nestingDepth(payload.query) > MAX_NESTING) return [tooDeeplyNested()];
           let document;
           try {
             document = enveloped.parse(payload.query);

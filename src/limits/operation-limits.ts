@@ -1,5 +1,6 @@
 // Limits on every GraphQL operation, signed in or not, enforced before anything executes and on
 // both transports (the graphql-ws path runs the same envelop: see server.ts):
+// - before parsing: nesting deeper than MAX_NESTING is a typed 400 (limits/nesting.ts);
 // - parse: at most GRAPHQL_MAX_TOKENS tokens (graphql-armor; the parser stops counting there,
 //   so a 60,000-alias document costs microseconds), and a parser stack overflow is a typed 400;
 // - validation: depth, aliases and directives (graphql-armor), no "did you mean" suggestions
@@ -10,6 +11,7 @@ import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { OperationLimits } from '../config.ts';
+import { MAX_NESTING, nestingDepth } from './nesting.ts';
 
 /** Every refusal carries this code and names the limit. */
 export const OPERATION_LIMIT = 'OPERATION_LIMIT';
@@ -22,19 +24,36 @@ export function operationLimitPlugins(limits: OperationLimits, opts: { introspec
   const armor = new EnvelopArmor({
     maxTokens: { n: limits.maxTokens, onReject: [tag('tokens')] },
     maxDepth: { n: limits.maxDepth, onReject: [tag('depth')], ignoreIntrospection: true },
-    maxAliases: { n: limits.maxAliases, onReject: [tag('aliases')] },
+    // armor lets aliases of __typename through by default: exactly what the 60,000-alias attack uses.
+    maxAliases: { n: limits.maxAliases, allowList: [], onReject: [tag('aliases')] },
     maxDirectives: { n: limits.maxDirectives, onReject: [tag('directives')] },
     costLimit: { enabled: false }, // cost is weighted by arguments: @pothos/plugin-complexity
     blockFieldSuggestion: { enabled: !opts.introspection },
   });
   return [
+    nestingLimit(),
     ...(armor.protect().plugins as Plugin[]),
     parserStackGuard(),
     ...(opts.introspection ? [] : [validationRule(NoSchemaIntrospectionCustomRule)]),
   ];
 }
 
-/** Deeply nested input ([[[[…) can overflow the parser's stack: a client error, not a crash. */
+export function tooDeeplyNested(): GraphQLError {
+  return new GraphQLError(`the document nests deeper than ${MAX_NESTING} levels`, {
+    extensions: { code: OPERATION_LIMIT, limit: 'nesting', http: { status: 400 } },
+  });
+}
+
+/** Refuses documents nested too deeply before Yoga parses them (HTTP; server.ts does it for WS). */
+function nestingLimit(): Plugin {
+  return {
+    onParams({ params }) {
+      if (typeof params.query === 'string' && nestingDepth(params.query) > MAX_NESTING) throw tooDeeplyNested();
+    },
+  };
+}
+
+/** A backstop: if the parser's stack still overflows, that is a client error, not a crash. */
 function parserStackGuard(): Plugin {
   return {
     onParse({ parseFn, setParseFn }) {
@@ -43,9 +62,7 @@ function parserStackGuard(): Plugin {
           return parseFn(source, options);
         } catch (err) {
           if (!(err instanceof RangeError)) throw err;
-          throw new GraphQLError('Syntax Error: the document is nested too deeply', {
-            extensions: { code: OPERATION_LIMIT, limit: 'nesting', http: { status: 400 } },
-          });
+          throw tooDeeplyNested();
         }
       });
     },

@@ -85,6 +85,8 @@ builder.queryField('nearbyDrivers', (t) =>
   t.field({
     type: [NearbyDriverRef],
     description: 'Admin: the nearest live, available drivers around a point, nearest first.',
+    // Cost grows with how many drivers (and their sub-selections) may come back.
+    complexity: (args) => ({ field: 5, multiplier: Math.max(1, args.limit ?? 20) }),
     args: {
       lat: t.arg.float({ required: true }),
       lng: t.arg.float({ required: true }),

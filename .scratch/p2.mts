@@ -1,0 +1,10 @@
+import { createYoga } from 'graphql-yoga';
+import { schema } from '/work/main/src/schema/index.ts';
+import { operationLimitPlugins } from '/work/main/src/limits/operation-limits.ts';
+import { errorCodes } from '/work/main/src/api/plugins.ts';
+import { useGraphQlJit } from '@envelop/graphql-jit';
+const limits = { maxDepth: 8, maxAliases: 15, maxTokens: 100000, maxDirectives: 20, maxCost: 600 };
+const yoga = createYoga({ schema, plugins: [...operationLimitPlugins(limits, { introspection: true }), errorCodes(), useGraphQlJit()], context: () => ({ identity: null, services: { config: { operationLimits: limits } } }) as any });
+const q = `{ nearbyDrivers(lat: ${'['.repeat(20000)}1${']'.repeat(20000)}, lng: 1, radiusKm: 1) { driverId } }`;
+const res = await yoga.fetch('http://x/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: process.argv[2] ?? '*/*' }, body: JSON.stringify({ query: q }) });
+console.log(res.status, (await res.text()).slice(0, 300));
