@@ -43,7 +43,6 @@ const services = await createServices(config, log).catch(async (err) => {
   return fail((err as Error).message);
 });
 const server = await startServer(services);
-log.info(`Ridematch is up: GraphiQL http://localhost:${server.port}/graphql (WebSocket ws://localhost:${server.port}/graphql)`);
 
 // Under `npm start`, one Ctrl-C reaches the server twice at once: from the terminal (to the whole
 // process group) and forwarded by npm. So only a signal that comes later means "exit now".
@@ -68,3 +67,7 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc) process.on('SIGUSR2', () => gc());
 process.on('SIGINT', () => void shutdown('SIGINT'));
+
+// Announced only now: whoever waits for this line may signal at once, and until the handlers above
+// are installed a signal would kill the process without its graceful shutdown.
+log.info(`Ridematch is up: GraphiQL http://localhost:${server.port}/graphql (WebSocket ws://localhost:${server.port}/graphql)`);
