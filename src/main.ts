@@ -43,15 +43,18 @@ const services = await createServices(config, log).catch(async (err) => {
   return fail((err as Error).message);
 });
 const server = await startServer(services);
-log.info(`Ridematch is up: GraphiQL http://localhost:${server.port}/graphql (WebSocket ws://localhost:${server.port}/graphql)`);
 
-let stopping = false;
+// Under `npm start`, one Ctrl-C reaches the server twice at once: from the terminal (to the whole
+// process group) and forwarded by npm. So only a signal that comes later means "exit now".
+const REPEAT_MEANS_NOW_AFTER_MS = 1_000;
+let stoppingSince: number | null = null;
 async function shutdown(signal: string): Promise<void> {
-  if (stopping) {
+  if (stoppingSince !== null) {
+    if (Date.now() - stoppingSince < REPEAT_MEANS_NOW_AFTER_MS) return;
     log.warn(`${signal} again: exiting now`);
     process.exit(1);
   }
-  stopping = true;
+  stoppingSince = Date.now();
   log.info(`${signal}: shutting down`);
   await server.close();
   await closeServices(services);
@@ -64,3 +67,7 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc) process.on('SIGUSR2', () => gc());
 process.on('SIGINT', () => void shutdown('SIGINT'));
+
+// Announced only now: whoever waits for this line may signal at once, and until the handlers above
+// are installed a signal would kill the process without its graceful shutdown.
+log.info(`Ridematch is up: GraphiQL http://localhost:${server.port}/graphql (WebSocket ws://localhost:${server.port}/graphql)`);

@@ -1,5 +1,6 @@
 // Runs src/main.ts (what `npm start` runs) as a child process, for tests of the real process:
-// start-up defaults, signals, and instances that get killed.
+// start-up defaults, signals, and instances that get killed. watchProcess() gives the same
+// handle on any server command (the built server, `npm start` itself).
 import type { ChildProcess } from 'node:child_process';
 import { spawnMain } from '../../src/sim/server-process.ts';
 
@@ -12,7 +13,11 @@ export interface ServerProcess {
 }
 
 export function spawnServer(env: Record<string, string | undefined>): ServerProcess {
-  const child = spawnMain(env, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return watchProcess(spawnMain(env, { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Collects the output of a child spawned with piped stdout and stderr, and its exit. */
+export function watchProcess(child: ChildProcess): ServerProcess {
   let text = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
