@@ -68,13 +68,20 @@ function inFlightTracker() {
   return { begin, drained };
 }
 
-/** Names and health only: nothing that could carry a credential. */
+/**
+ * Ready while Postgres answers and at least one shard is healthy: the router serves around a down
+ * shard, so one shard's failover must not take every instance out of the balancer at once
+ * ("degraded" names what is down). Names and health only: nothing that could carry a credential.
+ */
 async function readiness(services: Services): Promise<{ ok: boolean; body: Record<string, unknown> }> {
   const down: string[] = [];
-  await services.db.$queryRaw`SELECT 1`.catch(() => down.push('postgres'));
+  const postgres = await services.db.$queryRaw`SELECT 1`.then(() => true, () => false);
+  if (!postgres) down.push('postgres');
   const shards = services.router.status();
   for (const s of shards) if (!s.healthy) down.push(`redis shard ${s.name}`);
-  return { ok: down.length === 0, body: { status: down.length === 0 ? 'ready' : 'unavailable', down, shards } };
+  const ok = postgres && shards.some((s) => s.healthy);
+  const status = !ok ? 'unavailable' : down.length > 0 ? 'degraded' : 'ready';
+  return { ok, body: { status, down, shards } };
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -121,7 +121,8 @@ describe('docker-compose.yml', () => {
       const config = apiConfigs[i]!;
       expect(config.env).toBe('production');
       expect(config.graphiql).toBe(false);
-      expect(config.jwtSecret).toBe(SECRETS.JWT_SECRET);
+      expect(config.jwt.secret).toBe(SECRETS.JWT_SECRET);
+      expect(config.introspection).toBe(false);
       const db = new URL(config.databaseUrl);
       expect([db.hostname, db.username, db.password, db.pathname]).toEqual([postgres![0], pgEnv.POSTGRES_USER, SECRETS.POSTGRES_PASSWORD, `/${pgEnv.POSTGRES_DB}`]);
     }

@@ -180,18 +180,23 @@ describe('health', () => {
     expect(await ready.json()).toMatchObject({ status: 'ready', down: [] });
   });
 
-  it('answers /ready with 503 naming a shard that is down', async () => {
+  it('stays ready (degraded, naming it) with one shard down, and answers 503 with none left', async () => {
     const extra = await startStack({ shards: 2 });
+    const ready = async () => {
+      const res = await fetch(extra.httpUrl.replace('/graphql', '/ready'));
+      return { status: res.status, body: (await res.json()) as { status: string; down: string[]; shards: unknown } };
+    };
     try {
       await extra.shards[1]!.kill();
-      await extra.services.router.checkHealth();
-      await extra.services.router.checkHealth();
-      await extra.services.router.checkHealth();
-      const ready = await fetch(extra.httpUrl.replace('/graphql', '/ready'));
-      expect(ready.status).toBe(503);
-      const body = (await ready.json()) as { down: string[]; shards: unknown };
-      expect(body.down).toEqual(['redis shard s2']);
-      expect(body.shards).toEqual([{ name: 's1', healthy: true }, { name: 's2', healthy: false }]);
+      for (let i = 0; i < 3; i++) await extra.services.router.checkHealth();
+      const one = await ready();
+      expect(one.status).toBe(200);
+      expect(one.body).toEqual({ status: 'degraded', down: ['redis shard s2'], shards: [{ name: 's1', healthy: true }, { name: 's2', healthy: false }] });
+      await extra.shards[0]!.kill();
+      for (let i = 0; i < 3; i++) await extra.services.router.checkHealth();
+      const none = await ready();
+      expect(none.status).toBe(503);
+      expect(none.body).toMatchObject({ status: 'unavailable', down: ['redis shard s1', 'redis shard s2'] });
     } finally {
       await extra.stop();
     }
