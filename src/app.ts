@@ -11,9 +11,10 @@ import { RateLimits } from './limits/rate-limits.ts';
 import { SocketSlots } from './limits/socket-slots.ts';
 import type { Logger } from './logger.ts';
 import { Assignment } from './match/assignment.ts';
-import type { MatchDeps } from './match/deps.ts';
+import type { MatchDeps, MatchSeams } from './match/deps.ts';
 import { DriverPicker } from './match/driver-picker.ts';
 import { Notifier } from './match/notifier.ts';
+import { OperatorActions } from './match/operator-actions.ts';
 import { RideClaims } from './match/ride-claims.ts';
 import { RideQueries } from './match/ride-queries.ts';
 import { RideRequests } from './match/requests.ts';
@@ -40,9 +41,11 @@ export interface Services {
   requests: RideRequests;
   assignment: Assignment;
   queries: RideQueries;
+  operators: OperatorActions;
   access: RideAccess;
   limits: RateLimits;
   sockets: SocketSlots;
+  seams: MatchSeams;
 }
 
 /** Connects to Postgres, the shards and the event bus, and starts the background loops. */
@@ -71,7 +74,9 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   });
   const locations = new LocationIndex(router, records, clock, config.geo);
   const claims = new RideClaims(router);
+  const seams: MatchSeams = {};
   const deps: MatchDeps = {
+    seams,
     db,
     transitions: new RideTransitions(db, log),
     picker: new DriverPicker(locations, records, config.match),
@@ -109,9 +114,11 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     requests: new RideRequests(deps, rounds),
     assignment: new Assignment(deps, rounds),
     queries: new RideQueries(db),
+    operators: new OperatorActions(deps),
     access: new RideAccess(db),
     limits: new RateLimits(router, config.rateLimits),
     sockets: new SocketSlots(router, config.ws.maxSocketsPerIdentity),
+    seams,
   };
 }
 

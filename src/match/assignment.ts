@@ -65,6 +65,7 @@ export class Assignment {
       const answer = await this.readVerdict(driverId, rideId);
       if (answer) return answer;
     }
+    if (verdict === 'WON') await this.deps.seams.afterClaim?.(rideId, driverId);
     let result: AcceptResult;
     try {
       result = await transitions.run(rideId, (tx, locked, effects) => this.confirm(tx, locked, driverId, effects));

@@ -8,6 +8,15 @@ import type { Notifier } from './notifier.ts';
 import type { RideClaims } from './ride-claims.ts';
 import type { RideTransitions } from './transitions.ts';
 
+/**
+ * Seams for tests that must hold a race open at an exact point (no mocks of Redis or Postgres:
+ * the real calls run, only later). Empty in production.
+ */
+export interface MatchSeams {
+  /** After an accept's Redis claim was won, before Postgres is asked to confirm it. */
+  afterClaim?: (rideId: string, driverId: string) => Promise<void>;
+}
+
 export interface MatchDeps {
   db: Db;
   transitions: RideTransitions;
@@ -18,6 +27,7 @@ export interface MatchDeps {
   policy: MatchPolicy;
   driverTtlMs: number;
   log: Logger;
+  seams: MatchSeams;
 }
 
 /** Next look at a searching ride: the round's end, or earlier to catch drivers who fell silent. */

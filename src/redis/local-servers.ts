@@ -82,6 +82,15 @@ export class LocalRedis {
     await waitForPing(this.port, child);
   }
 
+  /** Frozen but alive (SIGSTOP): keeps its data and its connections, answers nothing. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Abrupt death (SIGKILL), as in a crashed shard. */
   async kill(): Promise<void> {
     await this.signal('SIGKILL');

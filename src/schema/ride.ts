@@ -6,7 +6,8 @@ import { CarType, PaymentMethod, RideStatus } from '../generated/prisma/enums.ts
 import { isTrip } from '../match/ride-status.ts';
 import type { RideView } from '../match/ride-view.ts';
 import type { RideUpdateEvent } from '../pubsub.ts';
-import { countAgainst, readableRide, requireDriver, requireRider } from './access.ts';
+import { cleanText } from '../input.ts';
+import { countAgainst, readableRide, requireDriver, requireRider, requireRole } from './access.ts';
 import { builder, type GraphQLContext } from './builder.ts';
 import { PositionRef } from './location.ts';
 import { CarTypeEnum, DriverRef, RiderRef } from './registry.ts';
@@ -127,6 +128,32 @@ builder.mutationField('completeRide', (t) =>
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
       return ctx.services.assignment.complete(driver.id, String(rideId));
+    },
+  }),
+);
+
+const OPERATOR_REASON = { required: true, description: 'Why (1-200 characters); recorded in the ride history and shown as its end reason.' } as const;
+
+builder.mutationField('forceCancelRide', (t) =>
+  t.field({
+    type: RideRef,
+    description: 'Admin: cancel a live ride whatever its state (offers revoked; an assigned driver is told and freed).',
+    args: { rideId: t.arg.id({ required: true }), reason: t.arg.string(OPERATOR_REASON) },
+    resolve: (_root, { rideId, reason }, ctx) => {
+      const admin = requireRole(ctx, 'admin');
+      return ctx.services.operators.forceCancel(admin.id, String(rideId), cleanText('reason', reason, 200));
+    },
+  }),
+);
+
+builder.mutationField('forceCompleteRide', (t) =>
+  t.field({
+    type: RideRef,
+    description: 'Admin: complete a trip whose driver never did (the driver is freed).',
+    args: { rideId: t.arg.id({ required: true }), reason: t.arg.string(OPERATOR_REASON) },
+    resolve: (_root, { rideId, reason }, ctx) => {
+      const admin = requireRole(ctx, 'admin');
+      return ctx.services.operators.forceComplete(admin.id, String(rideId), cleanText('reason', reason, 200));
     },
   }),
 );
