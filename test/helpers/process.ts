@@ -12,8 +12,8 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
-export function spawnServer(env: Record<string, string | undefined>): ServerProcess {
-  return watchProcess(spawnMain(env, { stdio: ['ignore', 'pipe', 'pipe'] }));
+export function spawnServer(env: Record<string, string | undefined>, nodeArgs: string[] = []): ServerProcess {
+  return watchProcess(spawnMain(env, { nodeArgs, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** Collects the output of a child spawned with piped stdout and stderr, and its exit. */
