@@ -206,7 +206,9 @@ export function parseShardList(value: string): ShardSpec[] {
 const DEV_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'https://localhost:*'];
 
 export function loadConfig(env: Env = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable (VAR= in a compose file or a shell) means "not set".
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     // Never echo a value back: it may be a secret.
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

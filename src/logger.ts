@@ -38,7 +38,7 @@ function prettyTransport(): pino.TransportSingleOptions | undefined {
   }
 }
 
-export function createLogger(level: LogLevel = 'info', opts: { pretty?: boolean } = {}): Logger {
+export function createLogger(level: LogLevel = 'info', opts: { pretty?: boolean; destination?: pino.DestinationStream } = {}): Logger {
   const transport = opts.pretty && level !== 'silent' ? prettyTransport() : undefined;
   const options: pino.LoggerOptions = {
     level,
@@ -52,5 +52,6 @@ export function createLogger(level: LogLevel = 'info', opts: { pretty?: boolean 
     },
     serializers: { err: (err: Error) => scrubDeep(err) },
   };
-  return transport ? pino({ ...options, transport }) : pino(options, pino.destination({ fd: 2, sync: true }));
+  if (transport) return pino({ ...options, transport });
+  return pino(options, opts.destination ?? pino.destination({ fd: 2, sync: true }));
 }

@@ -20,7 +20,8 @@ try {
 } catch (err) {
   fail((err as Error).message);
 }
-const log = createLogger(config.logLevel);
+// Readable lines for a person at a terminal in development; JSON for everything else.
+const log = createLogger(config.logLevel, { pretty: config.isDevelopment && process.stderr.isTTY });
 if (config.jwtSecretIsDevDefault) log.warn('JWT_SECRET is not set: using the development secret (refused in production)');
 
 let localShards: LocalRedis[] = [];

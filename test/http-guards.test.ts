@@ -1,0 +1,113 @@
+// Issue 9, acceptance 8 (and the Origin rule of 7): CORS from an allowlist, no cross-site
+// "simple" request can run an operation, WebSocket upgrades from unlisted origins refused, and
+// slow clients cut off while normal requests stay answered.
+import net from 'node:net';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './helpers/stack.ts';
+
+let stack: Stack;
+let admin: string;
+beforeAll(async () => {
+  stack = await startStack({ env: { CORS_ORIGINS: 'https://ops.ridematch.test, http://localhost:*', HTTP_HEADERS_TIMEOUT_MS: '2000', HTTP_REQUEST_TIMEOUT_MS: '4000' } });
+  admin = await stack.token('admin', 'ops');
+});
+afterAll(() => stack?.stop());
+
+const query = JSON.stringify({ query: '{ me { __typename } }' });
+
+describe('CORS', () => {
+  it.each([
+    ['https://ops.ridematch.test', true],
+    ['http://localhost:5173', true],
+    ['https://evil.test', false],
+    ['https://ops.ridematch.test.evil.test', false],
+  ])('origin %s allowed: %s', async (origin, allowed) => {
+    const preflight = await fetch(stack.httpUrl, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(allowed ? origin : null);
+    const res = await fetch(stack.httpUrl, { method: 'POST', headers: { origin, 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: query });
+    expect(res.headers.get('access-control-allow-origin')).toBe(allowed ? origin : null);
+    expect(res.headers.get('access-control-allow-credentials')).toBe(allowed ? 'true' : null);
+  });
+
+  it('has no browser origins at all in production unless configured', async () => {
+    const prod = await startStack({ env: { NODE_ENV: 'production' } });
+    try {
+      const res = await fetch(prod.httpUrl, { method: 'POST', headers: { origin: 'http://localhost:3000', 'content-type': 'application/json' }, body: query });
+      expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await prod.stop();
+    }
+  });
+});
+
+describe('CSRF: a cross-site "simple" request cannot run an operation', () => {
+  const mutation = 'mutation { upsertRider(input: { id: "csrf-victim", name: "pwned" }) { id } }';
+  it.each([
+    ['form-encoded', 'application/x-www-form-urlencoded', `query=${encodeURIComponent(mutation)}`],
+    ['plain text', 'text/plain', JSON.stringify({ query: mutation })],
+    ['multipart', 'multipart/form-data; boundary=x', `--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: mutation })}\r\n--x--\r\n`],
+  ])('%s POST is refused and changes nothing', async (_name, contentType, body) => {
+    const res = await fetch(stack.httpUrl, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${admin}` }, body });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(await stack.services.db.rider.findUnique({ where: { id: 'csrf-victim' } })).toBeNull();
+  });
+
+  it('a GET operation needs a preflighted header; JSON POSTs are fine', async () => {
+    const url = `${stack.httpUrl}?query=${encodeURIComponent('{ me { __typename } }')}`;
+    expect((await fetch(url, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(403);
+    const withHeader = await fetch(url, { headers: { authorization: `Bearer ${admin}`, 'x-graphql-yoga-csrf': '1' } });
+    expect(((await withHeader.json()) as any).data.me).toEqual({ __typename: 'Admin' });
+  });
+});
+
+describe('WebSocket upgrades: Origin allowlist', () => {
+  const open = (origin?: string) =>
+    new Promise<number | 'open'>((resolve) => {
+      const ws = new WebSocket(stack.wsUrl, 'graphql-transport-ws', origin ? { origin } : {});
+      ws.once('open', () => (ws.close(), resolve('open')));
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('error', () => {});
+    });
+  it('accepts listed origins and apps without an Origin; refuses others with 403', async () => {
+    expect(await open('https://ops.ridematch.test')).toBe('open');
+    expect(await open()).toBe('open');
+    expect(await open('https://evil.test')).toBe(403);
+  });
+});
+
+describe('slow clients', () => {
+  it('cuts off 200 connections sending a byte a second, while normal requests are answered', async () => {
+    const sockets: net.Socket[] = [];
+    const closed: Array<Promise<number>> = [];
+    const opened = Date.now();
+    for (let i = 0; i < 200; i++) {
+      const s = net.connect(stack.instances[0]!.server.port, '127.0.0.1');
+      s.on('error', () => {});
+      sockets.push(s);
+      closed.push(new Promise((resolve) => s.once('close', () => resolve(Date.now() - opened))));
+    }
+    const header = 'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
+    const dribble = setInterval(() => {
+      const byte = header[Math.floor((Date.now() - opened) / 1000) % header.length]!;
+      for (const s of sockets) if (!s.destroyed) s.write(byte, () => {});
+    }, 1_000);
+    try {
+      // Meanwhile, ordinary requests are answered.
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(stack.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: query });
+        expect(res.status).toBe(200);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      const after = await Promise.all(closed);
+      // Headers must be complete within HTTP_HEADERS_TIMEOUT_MS (2 s here; 10 s by default).
+      expect(Math.max(...after)).toBeLessThan(2_000 + 3_000);
+    } finally {
+      clearInterval(dribble);
+      for (const s of sockets) s.destroy();
+    }
+  });
+});
