@@ -127,13 +127,19 @@ export async function startServer(services: Services, opts: { host?: string; por
         return sendJson(res, ok ? 200 : 503, body);
       }
       const limit = config.http.maxBodyBytes;
-      const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
-      if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
-      // A body without a declared length (chunked) is counted as it arrives.
+      const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      if (Number(req.headers['content-length'] ?? 0) > limit) {
+        // Answer at once; the declared body is read and dropped (never parsed) so the client
+        // can read the answer, within the request timeout.
+        req.resume();
+        return tooLarge();
+      }
+      // A body without a declared length (chunked) is counted as it arrives, and cut off.
       let received = 0;
       req.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > limit && !res.headersSent) {
+          res.setHeader('connection', 'close');
           tooLarge();
           req.destroy();
         }
