@@ -114,12 +114,13 @@ export class RideRequests {
 
   /** The ride this key already made, or refuse a second live ride. Null when neither. */
   private async existing(riderId: string, requestKey: string | null): Promise<RideView | null> {
-    const { db } = this.deps;
-    if (requestKey) {
-      const same = await db.ride.findUnique({ where: { riderId_requestKey: { riderId, requestKey } } });
-      if (same) return toRideView(same);
-    }
-    const live = await db.ride.findFirst({ where: { riderId, status: { in: [...LIVE_STATUSES] } }, select: { id: true } });
+    // One read for both, so a concurrent request with the same key is never mistaken for another ride.
+    const rows = await this.deps.db.ride.findMany({
+      where: { riderId, OR: [...(requestKey ? [{ requestKey }] : []), { status: { in: [...LIVE_STATUSES] } }] },
+    });
+    const same = requestKey ? rows.find((r) => r.requestKey === requestKey) : undefined;
+    if (same) return toRideView(same);
+    const live = rows.find((r) => isLive(r.status));
     if (live) {
       throw new DomainError('ACTIVE_RIDE_EXISTS', `you already have a live ride (${live.id}); cancel it or wait for it to end`, { rideId: live.id });
     }
