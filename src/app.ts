@@ -19,7 +19,12 @@ import { RideClaims } from './match/ride-claims.ts';
 import { RideQueries } from './match/ride-queries.ts';
 import { RideRequests } from './match/requests.ts';
 import { RoundScheduler } from './match/rounds.ts';
+import { Trip } from './match/trip.ts';
+import { TripTracking } from './match/tracking.ts';
 import { RideTransitions } from './match/transitions.ts';
+import { Estimates } from './pricing/estimates.ts';
+import { Surge } from './pricing/surge.ts';
+import { Tariffs } from './pricing/tariffs.ts';
 import { Events } from './pubsub.ts';
 import { ShardRouter } from './redis/shard-router.ts';
 import { Registry } from './registry/registry.ts';
@@ -40,8 +45,13 @@ export interface Services {
   rounds: RoundScheduler;
   requests: RideRequests;
   assignment: Assignment;
+  trip: Trip;
+  tracking: TripTracking;
   queries: RideQueries;
   operators: OperatorActions;
+  tariffs: Tariffs;
+  surge: Surge;
+  estimates: Estimates;
   access: RideAccess;
   limits: RateLimits;
   sockets: SocketSlots;
@@ -88,6 +98,9 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     log,
   };
   const rounds = new RoundScheduler(deps, Math.max(1, Math.floor(config.dbPoolSize / 2)));
+  const tariffs = new Tariffs(db);
+  const surge = new Surge(locations, db, router, config.pricing.surge);
+  const estimates = new Estimates(db, tariffs, surge, config.pricing);
   const reconciler = new DriverReconciler(records, config.geo.reconcileIntervalMs, log);
 
   // A profile changed on any instance drops it from every instance's cache.
@@ -111,10 +124,15 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     locations,
     claims,
     rounds,
-    requests: new RideRequests(deps, rounds),
+    requests: new RideRequests(deps, rounds, estimates, config.scheduling),
     assignment: new Assignment(deps, rounds),
+    trip: new Trip(deps, tariffs, config.pricing),
+    tracking: new TripTracking(events, config.positionPushIntervalMs),
     queries: new RideQueries(db),
     operators: new OperatorActions(deps),
+    tariffs,
+    surge,
+    estimates,
     access: new RideAccess(db),
     limits: new RateLimits(router, config.rateLimits),
     sockets: new SocketSlots(router, config.ws.maxSocketsPerIdentity),
@@ -126,6 +144,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
 export async function closeServices(services: Services): Promise<void> {
   services.locations.stop();
   services.sockets.stop();
+  services.tracking.stop();
   await services.reconciler.stop();
   await services.rounds.stop();
   await services.events.close();

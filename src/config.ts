@@ -94,6 +94,28 @@ const envSchema = z.object({
   MATCH_RADIUS_CAP_KM: positive().default(5),
   /** How often each instance looks for rides whose round is due (the durable round timer). */
   DISPATCH_POLL_MS: int(10, 60_000).default(250),
+
+  /** Road distance ≈ straight line × this (there is no routing engine). */
+  FARE_DETOUR_FACTOR: z.coerce.number().min(1).max(3).default(1.3),
+  /** For durations and ETAs: straight-line kilometres per hour in traffic. */
+  AVERAGE_SPEED_KMH: positive().default(25),
+  ESTIMATE_TTL_MS: int(10_000, 3_600_000).default(300_000),
+  /** A request matches its estimate when pickup and dropoff are each within this of the quoted ones. */
+  ESTIMATE_TOLERANCE_M: int(10, 5_000).default(200),
+  SURGE_CAP: z.coerce.number().min(1).max(10).default(3),
+  SURGE_STEP: z.coerce.number().min(0.01).max(1).default(0.1),
+  /** Surge rises by this much per unit of demand over supply beyond 1. */
+  SURGE_SENSITIVITY: z.coerce.number().min(0).max(10).default(0.5),
+  /** Ride requests this recent count as demand. */
+  SURGE_DEMAND_WINDOW_MS: int(60_000, 3_600_000).default(600_000),
+  /** Surge moves towards its new value with this time constant (smoothing). */
+  SURGE_SMOOTHING_MS: int(0, 3_600_000).default(120_000),
+  SCHEDULE_MIN_LEAD_MS: int(0, 86_400_000).default(900_000),
+  SCHEDULE_HORIZON_MS: int(60_000, 90 * 86_400_000).default(7 * 86_400_000),
+  /** Dispatch of a scheduled ride starts this long before its time. */
+  SCHEDULE_DISPATCH_LEAD_MS: int(0, 86_400_000).default(600_000),
+  /** The rider sees the assigned driver's position at most this often. */
+  POSITION_PUSH_INTERVAL_MS: int(100, 60_000).default(1_000),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -144,6 +166,23 @@ export interface Config {
   };
   busPublishTimeoutMs: number;
   match: MatchPolicy;
+  pricing: PricingPolicy;
+  scheduling: SchedulingPolicy;
+  positionPushIntervalMs: number;
+}
+
+export interface PricingPolicy {
+  detourFactor: number;
+  averageSpeedKmh: number;
+  estimateTtlMs: number;
+  estimateToleranceM: number;
+  surge: { cap: number; step: number; sensitivity: number; demandWindowMs: number; smoothingMs: number };
+}
+
+export interface SchedulingPolicy {
+  minLeadMs: number;
+  horizonMs: number;
+  dispatchLeadMs: number;
 }
 
 export interface OperationLimits {
@@ -230,6 +269,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (!isDevelopment && shards && !e.PUBSUB_REDIS_URL) {
     throw new ConfigError(`Invalid configuration: PUBSUB_REDIS_URL must be set when NODE_ENV is ${e.NODE_ENV} (the bus must not ride on a shard)`);
   }
+  if (e.SCHEDULE_MIN_LEAD_MS >= e.SCHEDULE_HORIZON_MS) {
+    throw new ConfigError('Invalid configuration: SCHEDULE_MIN_LEAD_MS must be below SCHEDULE_HORIZON_MS');
+  }
   if (e.MATCH_RADIUS_START_KM > e.MATCH_RADIUS_CAP_KM) {
     throw new ConfigError('Invalid configuration: MATCH_RADIUS_START_KM must not exceed MATCH_RADIUS_CAP_KM');
   }
@@ -300,5 +342,24 @@ export function loadConfig(env: Env = process.env): Config {
       radiusCapKm: e.MATCH_RADIUS_CAP_KM,
       pollMs: e.DISPATCH_POLL_MS,
     },
+    pricing: {
+      detourFactor: e.FARE_DETOUR_FACTOR,
+      averageSpeedKmh: e.AVERAGE_SPEED_KMH,
+      estimateTtlMs: e.ESTIMATE_TTL_MS,
+      estimateToleranceM: e.ESTIMATE_TOLERANCE_M,
+      surge: {
+        cap: e.SURGE_CAP,
+        step: e.SURGE_STEP,
+        sensitivity: e.SURGE_SENSITIVITY,
+        demandWindowMs: e.SURGE_DEMAND_WINDOW_MS,
+        smoothingMs: e.SURGE_SMOOTHING_MS,
+      },
+    },
+    scheduling: {
+      minLeadMs: e.SCHEDULE_MIN_LEAD_MS,
+      horizonMs: e.SCHEDULE_HORIZON_MS,
+      dispatchLeadMs: e.SCHEDULE_DISPATCH_LEAD_MS,
+    },
+    positionPushIntervalMs: e.POSITION_PUSH_INTERVAL_MS,
   };
 }

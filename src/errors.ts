@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'NOT_FOUND' // the thing the argument points at does not exist
   | 'INVALID_STATE' // the request is well-formed but not allowed now (e.g. cancel a finished ride)
   | 'ACTIVE_RIDE_EXISTS' // the rider already has a live ride (extensions.rideId)
+  | 'ESTIMATE_EXPIRED' // the fare estimate's time ran out: ask for a new one
+  | 'ESTIMATE_MISMATCH' // the request differs from its estimate (extensions.field)
   | 'RATE_LIMITED' // over a limit: nothing changed, retry after extensions.retryAfterMs
   | 'RETRYABLE' // a transient failure: nothing changed, try again
   | 'SERVICE_UNAVAILABLE'; // a dependency is down

@@ -11,6 +11,7 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { TRIP_STATUSES } from './match/ride-status.ts';
 import type { RideView } from './match/ride-view.ts';
 import { redisOptionsFromUrl } from './redis/shard-router.ts';
 
@@ -34,9 +35,22 @@ export interface RideUpdateEvent {
   driverPosition: DriverPosition | null;
 }
 
+/** The assigned driver's position during a trip (pushed to the rider only). */
+export interface RidePosition {
+  kind: 'position';
+  rideId: string;
+  driverId: string;
+  lat: number;
+  lng: number;
+  at: Date;
+}
+
+const TRIP = new Set<string>(TRIP_STATUSES);
+
 export const topics = {
   driverOffers: (driverId: string) => `offers:${driverId}`,
   rideUpdates: (rideId: string) => `ride:${rideId}`,
+  ridePositions: (rideId: string) => `ride-position:${rideId}`,
   registryChanged: 'registry-changed',
 } as const;
 
@@ -62,7 +76,7 @@ export class Events {
   readonly engine: RedisPubSub;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
-  private readonly streams = new Set<CatchUpStream<unknown>>();
+  private readonly streams = new Set<CatchUpStream<unknown, unknown>>();
   /** Publishes that failed or timed out (the bus was away); for metrics and tests. */
   failedPublishes = 0;
 
@@ -99,6 +113,10 @@ export class Events {
     return this.publish(topics.rideUpdates(event.ride.id), event);
   }
 
+  publishRidePosition(position: RidePosition): Promise<void> {
+    return this.publish(topics.ridePositions(position.rideId), position);
+  }
+
   publishRegistryChange(change: RegistryChange): Promise<void> {
     return this.publish(topics.registryChanged, change);
   }
@@ -132,7 +150,7 @@ export class Events {
     // Per ride: the round of the offer this feed pushed last, or 'revoked' once its end was pushed.
     const told = new Map<string, number | 'revoked'>();
     return this.track(
-      new CatchUpStream<DriverOfferEvent>(this.engine, topics.driverOffers(driverId), {
+      new CatchUpStream<DriverOfferEvent>(this.engine, [topics.driverOffers(driverId)], {
         snapshot: async (catchingUp) => {
           const live = await current();
           if (!catchingUp) return live;
@@ -144,35 +162,47 @@ export class Events {
           const rideId = e.kind === 'offer' ? e.ride.id : e.rideId;
           const state = told.get(rideId);
           if (e.kind === 'offer') {
-            if (state === e.round) return false; // read and received live: delivered once
+            if (state === e.round) return null; // read and received live: delivered once
             told.set(rideId, e.round);
           } else {
-            if (state === 'revoked') return false;
+            if (state === 'revoked') return null;
             told.set(rideId, 'revoked');
           }
           if (told.size > 1_000) told.delete(told.keys().next().value!);
-          return true;
+          return e;
         },
       }),
     );
   }
 
-  /** A ride's updates: its current state first, then every change (never an older version). */
-  rideUpdates(current: () => Promise<RideUpdateEvent[]>, rideId: string): AsyncIterableIterator<RideUpdateEvent> {
+  /**
+   * A ride's updates: its current state first, then every change (never an older version). With
+   * `positions` (the rider's own stream), the assigned driver's position as it moves, on top of
+   * the last state.
+   */
+  rideUpdates(current: () => Promise<RideUpdateEvent[]>, rideId: string, opts: { positions?: boolean } = {}): AsyncIterableIterator<RideUpdateEvent> {
     let version = -1;
     let round = -1;
+    let last: RideUpdateEvent | null = null;
+    const streamed = [topics.rideUpdates(rideId), ...(opts.positions ? [topics.ridePositions(rideId)] : [])];
     return this.track(
-      new CatchUpStream<RideUpdateEvent>(this.engine, topics.rideUpdates(rideId), {
+      new CatchUpStream<RideUpdateEvent | RidePosition, RideUpdateEvent>(this.engine, streamed, {
         snapshot: current,
         accept: (e, from) => {
+          if ('kind' in e) {
+            // A position only means something on top of a state with that driver on the trip.
+            if (!last || last.ride.driverId !== e.driverId || !TRIP.has(last.ride.status)) return null;
+            return { ...last, at: e.at, driverPosition: { lat: e.lat, lng: e.lng, at: e.at } };
+          }
           // Round starts share a version with the state they follow: live, only strictly older
           // versions are stale; a catch-up re-read is pushed only when something moved on.
           const older = e.ride.version < version;
           const unchanged = e.ride.version === version && e.ride.round <= round;
-          if (older || (from === 'catch-up' && unchanged)) return false;
+          if (older || (from === 'catch-up' && unchanged)) return null;
           version = e.ride.version;
           round = e.ride.round;
-          return true;
+          last = e;
+          return e;
         },
       }),
     );
@@ -188,9 +218,9 @@ export class Events {
     return this.streams.size;
   }
 
-  private track<T>(stream: CatchUpStream<T>): CatchUpStream<T> {
-    this.streams.add(stream as CatchUpStream<unknown>);
-    stream.onClose = () => this.streams.delete(stream as CatchUpStream<unknown>);
+  private track<In, Out>(stream: CatchUpStream<In, Out>): CatchUpStream<In, Out> {
+    this.streams.add(stream as CatchUpStream<unknown, unknown>);
+    stream.onClose = () => this.streams.delete(stream as CatchUpStream<unknown, unknown>);
     return stream;
   }
 
@@ -216,37 +246,38 @@ function waitUntilReady(redis: Redis): Promise<void> {
   return new Promise((resolve) => redis.once('ready', () => resolve()));
 }
 
-interface StreamPolicy<T> {
+interface StreamPolicy<In, Out> {
   /** The current state; `catchingUp` is true after an outage (not for the first read). */
-  snapshot(catchingUp: boolean): Promise<T[]>;
-  /** Whether to push an event (deduplication, staleness). `from` says where it came from. */
-  accept(event: T, from: 'live' | 'snapshot' | 'catch-up'): boolean;
+  snapshot(catchingUp: boolean): Promise<In[]>;
+  /** What to push for an event, or null to drop it (deduplication, staleness). `from` says where it came from. */
+  accept(event: In, from: 'live' | 'snapshot' | 'catch-up'): Out | null;
 }
 
 /**
- * An async iterator over one topic that first yields a snapshot read after the subscription is
- * live, and can catch up again later. Implemented by hand (not an async generator) so return()
- * unsubscribes even while the consumer is waiting for the next event.
+ * An async iterator over one or more topics that first yields a snapshot read after the
+ * subscriptions are live, and can catch up again later. Implemented by hand (not an async
+ * generator) so return() unsubscribes even while the consumer is waiting for the next event.
  */
-class CatchUpStream<T> implements AsyncIterableIterator<T> {
-  private readonly buffered: T[] = [];
-  private readonly waiting: Array<(r: IteratorResult<T>) => void> = [];
-  private subscription: number | null = null;
+class CatchUpStream<In, Out = In> implements AsyncIterableIterator<Out> {
+  private readonly buffered: Out[] = [];
+  private readonly waiting: Array<(r: IteratorResult<Out>) => void> = [];
+  private subscriptions: number[] = [];
   private open = true;
   private readonly ready: Promise<void>;
   onClose: () => void = () => {};
 
   constructor(
     private readonly engine: RedisPubSub,
-    topic: string,
-    private readonly policy: StreamPolicy<T>,
+    topics: string[],
+    private readonly policy: StreamPolicy<In, Out>,
   ) {
-    const live: T[] = [];
+    const live: In[] = [];
     let caughtUp = false;
-    const subscribed = engine.subscribe(topic, (event: T) => (caughtUp ? this.push(event, 'live') : live.push(event)));
+    const onEvent = (event: In) => (caughtUp ? this.push(event, 'live') : live.push(event));
+    const subscribed = Promise.all(topics.map((topic) => engine.subscribe(topic, onEvent)));
     subscribed.then(
-      (id) => {
-        this.subscription = id;
+      (ids) => {
+        this.subscriptions = ids;
         if (!this.open) this.unsubscribe();
       },
       () => {},
@@ -273,14 +304,16 @@ class CatchUpStream<T> implements AsyncIterableIterator<T> {
     }
   }
 
-  private push(event: T, from: 'live' | 'snapshot' | 'catch-up'): void {
-    if (!this.open || !this.policy.accept(event, from)) return;
+  private push(event: In, from: 'live' | 'snapshot' | 'catch-up'): void {
+    if (!this.open) return;
+    const value = this.policy.accept(event, from);
+    if (value === null) return;
     const resolve = this.waiting.shift();
-    if (resolve) resolve({ value: event, done: false });
-    else this.buffered.push(event);
+    if (resolve) resolve({ value, done: false });
+    else this.buffered.push(value);
   }
 
-  async next(): Promise<IteratorResult<T>> {
+  async next(): Promise<IteratorResult<Out>> {
     await this.ready;
     const event = this.buffered.shift();
     if (event !== undefined) return { value: event, done: false };
@@ -288,7 +321,7 @@ class CatchUpStream<T> implements AsyncIterableIterator<T> {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  async return(): Promise<IteratorResult<T>> {
+  async return(): Promise<IteratorResult<Out>> {
     if (this.open) this.onClose();
     this.open = false;
     this.unsubscribe();
@@ -296,23 +329,22 @@ class CatchUpStream<T> implements AsyncIterableIterator<T> {
     return { value: undefined, done: true };
   }
 
-  async throw(error: unknown): Promise<IteratorResult<T>> {
+  async throw(error: unknown): Promise<IteratorResult<Out>> {
     await this.return();
     throw error;
   }
 
   private unsubscribe(): void {
-    if (this.subscription !== null) {
+    for (const id of this.subscriptions.splice(0)) {
       try {
-        this.engine.unsubscribe(this.subscription);
+        this.engine.unsubscribe(id);
       } catch {
         // already gone
       }
     }
-    this.subscription = null;
   }
 
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+  [Symbol.asyncIterator](): AsyncIterableIterator<Out> {
     return this;
   }
 }

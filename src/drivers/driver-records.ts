@@ -27,6 +27,8 @@ export interface PingResult {
   previousRegion: string;
   duty: DriverDuty;
   state: DispatchState;
+  /** The ride the record holds the driver for ('' when none). */
+  ride: string;
 }
 
 /** A reservation or assignment younger than this may not be in Postgres yet: never "corrected". */
@@ -68,7 +70,7 @@ export class DriverRecords {
     if (verdict === 'ok' && (state === 'UNKNOWN' || Number(extra) === 1)) {
       await this.correctFromDb(driverId, state, ride).catch(() => {});
     }
-    return { verdict: verdict as PingResult['verdict'], previousRegion, duty, state };
+    return { verdict: verdict as PingResult['verdict'], previousRegion, duty, state, ride };
   }
 
   /** Records the driver's duty; returns the region the driver is indexed in ('' when none). */
@@ -97,6 +99,17 @@ export class DriverRecords {
       driverIds.map(async (id) => [id, Number(await this.router.write(driverRoute(id), (redis) => redis.silence(driverKey(id))))] as const),
     );
     return new Set(ages.filter(([, age]) => age < 0 || age > ttlMs).map(([id]) => id));
+  }
+
+  /** Starts counting the trip's distance from the driver's pings (ping.lua adds them up). */
+  async startOdometer(driverId: string, rideId: string): Promise<void> {
+    await this.router.write(driverRoute(driverId), (redis) => redis.startOdometer(driverKey(driverId), rideId));
+  }
+
+  /** The distance driven since startOdometer for this ride (km), or null when the record lost it. */
+  async odometer(driverId: string, rideId: string): Promise<number | null> {
+    const [trip, km] = await this.router.write(driverRoute(driverId), (redis) => redis.hmget(driverKey(driverId), 'trip', 'tripKm'));
+    return trip === rideId && km !== null ? Number(km) : null;
   }
 
   /** Last reported position of a driver (kept on the record by every ping). */

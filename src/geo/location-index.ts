@@ -27,6 +27,8 @@ export interface LocationAck {
   outOfOrder: boolean;
   /** False when the driver is OFFLINE: the position is not searchable. */
   searchable: boolean;
+  /** The ride the driver is on, as Redis knows it (for tracking); null when free. */
+  onRide: string | null;
 }
 
 export interface SearchQuery {
@@ -83,14 +85,15 @@ export class LocationIndex {
     const recordedAt = update.recordedAt.getTime();
     const ack = { driverId: driver.id, cell, region, acceptedAt: new Date(now) };
 
-    const { verdict, previousRegion, duty } = await this.records.ping(driver.id, {
+    const { verdict, previousRegion, duty, state, ride } = await this.records.ping(driver.id, {
       recordedAt,
       region,
       lat: update.lat,
       lng: update.lng,
       dutyIfNew: driver.duty,
     });
-    if (verdict === 'stale') return { ...ack, outOfOrder: true, searchable: duty !== 'OFFLINE' };
+    const onRide = state === 'ON_RIDE' && ride ? ride : null;
+    if (verdict === 'stale') return { ...ack, outOfOrder: true, searchable: duty !== 'OFFLINE', onRide };
 
     const moved = previousRegion !== '' && previousRegion !== region;
     const searchable = duty !== 'OFFLINE';
@@ -103,7 +106,7 @@ export class LocationIndex {
       // Leaving a region (or going offline) must not leave a second, older copy searchable.
       moved || (!searchable && previousRegion) ? this.removeFromRegion(previousRegion, [driver.id]) : null,
     ]);
-    return { ...ack, outOfOrder: false, searchable };
+    return { ...ack, outOfOrder: false, searchable, onRide };
   }
 
   /** Records the driver's duty; OFFLINE takes them out of search at once. */

@@ -159,19 +159,6 @@ export class Assignment {
     );
   }
 
-  /** The assigned driver finished the ride: it is COMPLETED and the driver available again. */
-  async complete(driverId: string, rideId: string): Promise<RideView> {
-    return this.deps.transitions.run(rideId, async (tx, { ride, now }, effects) => {
-      if (ride.driverId !== driverId) throw new DomainError('FORBIDDEN', 'only the assigned driver can complete a ride');
-      if (ride.status === 'COMPLETED') return toRideView(ride);
-      if (!isTrip(ride.status)) throw new DomainError('INVALID_STATE', `ride is ${ride.status}`);
-      const updated = await tx.ride.update({ where: { id: rideId }, data: { status: 'COMPLETED', endedAt: now, version: { increment: 1 } } });
-      await tx.rideHistory.create({ data: { rideId, type: History.COMPLETED, driverId, at: now } });
-      effects.push(() => this.deps.records.release(driverId, rideId), () => this.deps.notifier.rideChanged(updated));
-      return toRideView(updated);
-    });
-  }
-
   /** Ends one driver's live offer for a ride (declined, or expired because they went away). */
   private async endOffer(driverId: string, rideId: string, as: 'DECLINED' | 'EXPIRED'): Promise<DeclineResult> {
     let roundFinished = false;

@@ -13,8 +13,13 @@ import { validatePoint } from '../geo/location-input.ts';
 import { endLiveOffers } from './assignment.ts';
 import { silenceCheckMs, type MatchDeps } from './deps.ts';
 import { History } from './history.ts';
-import { insertRideWithFirstRound, insertRideWithoutRound, type NewRide } from './ride-insert-sql.ts';
-import { isLive, LIVE_STATUSES } from './ride-status.ts';
+import { insertRideWithFirstRound, insertRideWithoutRound, scheduleWindow, type NewRide } from './ride-insert-sql.ts';
+import type { SchedulingPolicy } from '../config.ts';
+import { regionOf } from '../geo/cells.ts';
+import type { Estimates } from '../pricing/estimates.ts';
+import { surgeCellOf } from '../pricing/surge.ts';
+import { validateRideId } from './ride-ids.ts';
+import { isCancellable, isLive, LIVE_STATUSES } from './ride-status.ts';
 import { toRideView, type LatLng, type RideView } from './ride-view.ts';
 import type { RoundScheduler } from './rounds.ts';
 
@@ -26,6 +31,10 @@ export interface RequestRideInput {
   minDriverRating?: number | null;
   /** The client's idempotency key: 1-64 characters of letters, digits, `-` and `_`. */
   clientKey?: string | null;
+  /** The rider's fare estimate: its total is honoured while it is valid and matches. */
+  estimateId?: string | null;
+  /** Book ahead: dispatch starts SCHEDULE_DISPATCH_LEAD_MS before this. */
+  scheduledAt?: Date | null;
 }
 
 /** How long the instance that creates a ride has to start round 1 before the pollers may. */
@@ -37,6 +46,8 @@ export class RideRequests {
   constructor(
     private readonly deps: MatchDeps,
     private readonly rounds: RoundScheduler,
+    private readonly estimates: Estimates,
+    private readonly scheduling: SchedulingPolicy,
   ) {}
 
   /** Creates the ride and sends its first offers before answering (or returns the ride this key made). */
@@ -47,11 +58,14 @@ export class RideRequests {
     if (minRating !== null && !(minRating >= 0 && minRating <= 5)) throw badInput('minDriverRating', 'must be between 0 and 5');
     const requestKey = input.clientKey ?? null;
     if (requestKey !== null && !CLIENT_KEY.test(requestKey)) throw badInput('clientKey', 'must be 1-64 letters, digits, - or _');
+    if (input.estimateId) validateRideId(input.estimateId, 'estimateId');
 
     // Cheap reads first, so a repeat or a second live ride costs no driver search; the
     // constraints below decide the races these reads cannot see.
     const earlier = await this.existing(riderId, requestKey);
     if (earlier) return earlier;
+    if (input.scheduledAt) await this.checkScheduleWindow(input.scheduledAt);
+    const quote = await this.estimates.quoteFor(riderId, input);
 
     const ride: NewRide = {
       id: randomUUID(),
@@ -64,14 +78,21 @@ export class RideRequests {
       paymentMethod: input.paymentMethod,
       minDriverRating: minRating,
       requestKey,
+      pickupCell: surgeCellOf(input.pickup.lat, input.pickup.lng),
+      pickupRegion: regionOf(input.pickup.lat, input.pickup.lng),
+      estimateId: quote.estimateId,
+      quotedTotal: quote.total,
+      currency: quote.currency,
+      surgeMultiplier: quote.surgeMultiplier,
     };
+    if (input.scheduledAt) return this.insertAndCheck(ride, { scheduledAt: input.scheduledAt, dispatchLeadMs: this.scheduling.dispatchLeadMs });
     const { picker, claims, notifier, policy, db, log } = this.deps;
     const radiusKm = picker.radiusForRound(1);
     const picked = await picker.pick(ride, radiusKm, new Set()).catch((err) => {
       log.warn({ err, rideId: ride.id }, 'round 1 search failed; the round loop retries');
       return [];
     });
-    if (picked.length === 0) return this.requestWithoutDrivers(ride);
+    if (picked.length === 0) return this.insertAndCheck(ride, { graceMs: FIRST_ROUND_GRACE_MS });
 
     const offers = picked.map((c) => ({ id: randomUUID(), driverId: c.driverId, pickupDistanceKm: c.distanceKm }));
     const driverIds = offers.map((o) => o.driverId);
@@ -92,24 +113,35 @@ export class RideRequests {
     }
     if (claimed.status === 'rejected') await claims.open(ride.id, driverIds, policy.roundTimeoutMs).catch(() => {});
     const { requestedAt, roundEndsAt } = stored.value;
-    const view = this.newView(ride, requestedAt, 1);
+    const view = this.newView(ride, requestedAt);
     log.info({ rideId: ride.id, riderId, offers: offers.length }, 'ride requested');
     await notifier.announceOffers(view, offers.map((o) => ({ ...o, expiresAt: roundEndsAt! })));
     return view;
   }
 
-  /** No driver for round 1: store the ride and let the round loop widen the search (or end it). */
-  private async requestWithoutDrivers(ride: NewRide): Promise<RideView> {
+  /**
+   * No driver for round 1, or a ride booked ahead: store it and let the round loop take it on
+   * (at once to widen the search, or when its dispatch is due).
+   */
+  private async insertAndCheck(ride: NewRide, when: Parameters<typeof insertRideWithoutRound>[2]): Promise<RideView> {
     try {
-      await insertRideWithoutRound(this.deps.db, ride, FIRST_ROUND_GRACE_MS);
+      await insertRideWithoutRound(this.deps.db, ride, when);
     } catch (err) {
       if (isUniqueViolation(err)) return this.resolveConflict(ride.riderId, ride.requestKey);
       throw err;
     }
-    this.deps.log.info({ rideId: ride.id, riderId: ride.riderId, offers: 0 }, 'ride requested');
+    const scheduled = 'scheduledAt' in when;
+    this.deps.log.info({ rideId: ride.id, riderId: ride.riderId, offers: 0, scheduled }, 'ride requested');
     // If this fails (or the process dies), the pollers take over after the grace period.
-    await this.rounds.advance(ride.id, { force: true }).catch((err) => this.deps.log.error({ err, rideId: ride.id }, 'round loop failed'));
+    if (!scheduled) await this.rounds.advance(ride.id, { force: true }).catch((err) => this.deps.log.error({ err, rideId: ride.id }, 'round loop failed'));
     return toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: ride.id } }));
+  }
+
+  private async checkScheduleWindow(scheduledAt: Date): Promise<void> {
+    const { minLeadMs, horizonMs } = this.scheduling;
+    const verdict = await scheduleWindow(this.deps.db, scheduledAt, minLeadMs, horizonMs);
+    if (verdict === 'too-soon') throw badInput('scheduledAt', `must be at least ${Math.round(minLeadMs / 60_000)} minutes ahead`);
+    if (verdict === 'too-far') throw badInput('scheduledAt', `must be at most ${Math.round(horizonMs / 86_400_000)} days ahead`);
   }
 
   /** The ride this key already made, or refuse a second live ride. Null when neither. */
@@ -134,7 +166,7 @@ export class RideRequests {
     throw new DomainError('RETRYABLE', 'the ride could not be recorded; nothing changed, try again');
   }
 
-  private newView(ride: NewRide, requestedAt: Date, round: number): RideView {
+  private newView(ride: NewRide, requestedAt: Date): RideView {
     return {
       id: ride.id,
       riderId: ride.riderId,
@@ -145,11 +177,17 @@ export class RideRequests {
       minDriverRating: ride.minDriverRating,
       status: 'SEARCHING',
       driverId: null,
-      round,
+      round: 1,
       version: 0,
       endReason: null,
+      quote: { estimateId: ride.estimateId, total: ride.quotedTotal!, currency: ride.currency!, surgeMultiplier: ride.surgeMultiplier ?? 1 },
+      fare: null,
       requestedAt,
+      scheduledAt: null,
+      dispatchedAt: requestedAt,
       assignedAt: null,
+      arrivedAt: null,
+      startedAt: null,
       endedAt: null,
     };
   }
@@ -159,12 +197,14 @@ export class RideRequests {
     return transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (ride.riderId !== riderId) throw new DomainError('FORBIDDEN', 'only the rider who requested a ride can cancel it');
       if (ride.status === 'CANCELLED') return toRideView(ride);
-      if (!isLive(ride.status)) throw new DomainError('INVALID_STATE', `ride is already ${ride.status}`);
+      if (!isCancellable(ride.status)) {
+        throw new DomainError('INVALID_STATE', ride.status === 'IN_PROGRESS' ? 'the trip has started' : `ride is already ${ride.status}`);
+      }
       const updated = await tx.ride.update({
         where: { id: rideId },
         data: { status: 'CANCELLED', endedAt: now, nextCheckAt: null, endReason: 'cancelled by rider', version: { increment: 1 } },
       });
-      if (ride.status === 'SEARCHING') {
+      if (ride.status === 'SEARCHING' || ride.status === 'SCHEDULED') {
         const live = await endLiveOffers(tx, rideId, now);
         await tx.rideHistory.create({ data: { rideId, type: History.CANCELLED, round: ride.round, at: now } });
         effects.push(...live.map((o) => () => notifier.revoke(o.driverId, rideId, 'CANCELLED')));

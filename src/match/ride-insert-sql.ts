@@ -3,11 +3,26 @@
 // foreign keys are checked at its end, when the ride row exists). Every deadline is stamped with
 // the database's now(), the clock that later compares it.
 import type { Db } from '../db/client.ts';
-import type { Ride } from '../generated/prisma/client.ts';
+import { Prisma, type Ride } from '../generated/prisma/client.ts';
 
 export type NewRide = Pick<
   Ride,
-  'id' | 'riderId' | 'pickupLat' | 'pickupLng' | 'dropoffLat' | 'dropoffLng' | 'carType' | 'paymentMethod' | 'minDriverRating' | 'requestKey'
+  | 'id'
+  | 'riderId'
+  | 'pickupLat'
+  | 'pickupLng'
+  | 'dropoffLat'
+  | 'dropoffLng'
+  | 'carType'
+  | 'paymentMethod'
+  | 'minDriverRating'
+  | 'requestKey'
+  | 'pickupCell'
+  | 'pickupRegion'
+  | 'estimateId'
+  | 'quotedTotal'
+  | 'currency'
+  | 'surgeMultiplier'
 >;
 
 export interface FirstRound {
@@ -30,10 +45,12 @@ export async function insertRideWithFirstRound(db: Db, r: NewRide, f: FirstRound
   const [stamped] = await db.$queryRaw<Stamped[]>`
     WITH ride AS (
       INSERT INTO "Ride" (id, "riderId", "pickupLat", "pickupLng", "dropoffLat", "dropoffLng", "carType",
-                          "paymentMethod", "minDriverRating", "requestKey", round, "roundEndsAt", "nextCheckAt",
+                          "paymentMethod", "minDriverRating", "requestKey", "pickupCell", "pickupRegion", "estimateId",
+                          "quotedTotal", currency, "surgeMultiplier", round, "roundEndsAt", "nextCheckAt",
                           "requestedAt", "updatedAt")
       VALUES (${r.id}::uuid, ${r.riderId}, ${r.pickupLat}, ${r.pickupLng}, ${r.dropoffLat}, ${r.dropoffLng},
               ${r.carType}::"CarType", ${r.paymentMethod}::"PaymentMethod", ${r.minDriverRating}::float8, ${r.requestKey},
+              ${r.pickupCell}, ${r.pickupRegion}, ${r.estimateId}::uuid, ${r.quotedTotal}::int, ${r.currency}, ${r.surgeMultiplier}::float8,
               1, now() + make_interval(secs => ${secs(f.roundTimeoutMs)}),
               now() + make_interval(secs => ${secs(Math.min(f.roundTimeoutMs, f.checkAfterMs))}), now(), now())
       RETURNING id, "requestedAt", "roundEndsAt"
@@ -51,19 +68,42 @@ export async function insertRideWithFirstRound(db: Db, r: NewRide, f: FirstRound
   return stamped!;
 }
 
-/** A ride no driver was found for yet: the round loop (or, after `graceMs`, any poller) takes it on. */
-export async function insertRideWithoutRound(db: Db, r: NewRide, graceMs: number): Promise<Stamped> {
+/**
+ * A ride no driver was found for yet, or one booked ahead: its first round check is due at
+ * `checkAt` (now + grace, or scheduledAt − dispatch lead), when the round loop takes it on.
+ */
+export async function insertRideWithoutRound(
+  db: Db,
+  r: NewRide,
+  when: { graceMs: number } | { scheduledAt: Date; dispatchLeadMs: number },
+): Promise<Stamped> {
+  const scheduledAt = 'scheduledAt' in when ? when.scheduledAt : null;
+  const status = scheduledAt ? 'SCHEDULED' : 'SEARCHING';
+  const checkAt = scheduledAt
+    ? Prisma.sql`GREATEST(now(), ${scheduledAt}::timestamptz - make_interval(secs => ${secs((when as { dispatchLeadMs: number }).dispatchLeadMs)}))`
+    : Prisma.sql`now() + make_interval(secs => ${secs((when as { graceMs: number }).graceMs)})`;
   const [stamped] = await db.$queryRaw<Stamped[]>`
     WITH ride AS (
       INSERT INTO "Ride" (id, "riderId", "pickupLat", "pickupLng", "dropoffLat", "dropoffLng", "carType",
-                          "paymentMethod", "minDriverRating", "requestKey", "nextCheckAt", "requestedAt", "updatedAt")
+                          "paymentMethod", "minDriverRating", "requestKey", "pickupCell", "pickupRegion", "estimateId",
+                          "quotedTotal", currency, "surgeMultiplier", status, "scheduledAt", "nextCheckAt", "requestedAt", "updatedAt")
       VALUES (${r.id}::uuid, ${r.riderId}, ${r.pickupLat}, ${r.pickupLng}, ${r.dropoffLat}, ${r.dropoffLng},
               ${r.carType}::"CarType", ${r.paymentMethod}::"PaymentMethod", ${r.minDriverRating}::float8, ${r.requestKey},
-              now() + make_interval(secs => ${secs(graceMs)}), now(), now())
+              ${r.pickupCell}, ${r.pickupRegion}, ${r.estimateId}::uuid, ${r.quotedTotal}::int, ${r.currency}, ${r.surgeMultiplier}::float8,
+              ${status}::"RideStatus", ${scheduledAt}::timestamptz, ${checkAt}, now(), now())
       RETURNING id, "requestedAt", "roundEndsAt"
     ), history AS (
-      INSERT INTO "RideEvent" ("rideId", type, at) SELECT ride.id, 'REQUESTED', ride."requestedAt" FROM ride
+      INSERT INTO "RideEvent" ("rideId", type, detail, at)
+      SELECT ride.id, 'REQUESTED', ${scheduledAt ? `scheduled for ${scheduledAt.toISOString()}` : null}, ride."requestedAt" FROM ride
     )
     SELECT "requestedAt", "roundEndsAt" FROM ride`;
   return stamped!;
+}
+
+/** Whether a requested pickup time is within the booking window, by Postgres' clock. */
+export async function scheduleWindow(db: Db, scheduledAt: Date, minLeadMs: number, horizonMs: number): Promise<'ok' | 'too-soon' | 'too-far'> {
+  const [row] = await db.$queryRaw<Array<{ soon: boolean; far: boolean }>>`
+    SELECT ${scheduledAt}::timestamptz < now() + make_interval(secs => ${secs(minLeadMs)}) AS soon,
+           ${scheduledAt}::timestamptz > now() + make_interval(secs => ${secs(horizonMs)}) AS far`;
+  return row!.soon ? 'too-soon' : row!.far ? 'too-far' : 'ok';
 }

@@ -8,6 +8,20 @@ export interface LatLng {
   lng: number;
 }
 
+export interface RideQuote {
+  estimateId: string | null;
+  total: number;
+  currency: string;
+  surgeMultiplier: number;
+}
+
+export interface RideFare {
+  total: number;
+  currency: string;
+  travelledKm: number;
+  tripMinutes: number;
+}
+
 export interface RideView {
   id: string;
   riderId: string;
@@ -21,8 +35,14 @@ export interface RideView {
   round: number;
   version: number;
   endReason: string | null;
+  quote: RideQuote | null;
+  fare: RideFare | null;
   requestedAt: Date;
+  scheduledAt: Date | null;
+  dispatchedAt: Date | null;
   assignedAt: Date | null;
+  arrivedAt: Date | null;
+  startedAt: Date | null;
   endedAt: Date | null;
 }
 
@@ -40,8 +60,20 @@ export function toRideView(row: Ride): RideView {
     round: row.round,
     version: row.version,
     endReason: row.endReason,
+    quote:
+      row.quotedTotal !== null && row.currency
+        ? { estimateId: row.estimateId, total: row.quotedTotal, currency: row.currency, surgeMultiplier: row.surgeMultiplier ?? 1 }
+        : null,
+    fare:
+      row.finalFare !== null && row.currency
+        ? { total: row.finalFare, currency: row.currency, travelledKm: row.travelledKm ?? 0, tripMinutes: row.tripMinutes ?? 0 }
+        : null,
     requestedAt: row.requestedAt,
+    scheduledAt: row.scheduledAt,
+    dispatchedAt: row.dispatchedAt,
     assignedAt: row.assignedAt,
+    arrivedAt: row.arrivedAt,
+    startedAt: row.startedAt,
     endedAt: row.endedAt,
   };
 }

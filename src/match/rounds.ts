@@ -48,9 +48,11 @@ export class RoundScheduler {
       ? await records.silentAmong(live.map((o) => o.driverId), driverTtlMs).catch(() => new Set<string>())
       : new Set<string>();
 
-    const plan = await transitions.run(rideId, async (tx, { ride, now }, effects): Promise<SearchPlan | null> => {
+    const plan = await transitions.run(rideId, async (tx, locked, effects): Promise<SearchPlan | null> => {
+      const { now } = locked;
+      if (!opts.force && locked.ride.nextCheckAt && locked.ride.nextCheckAt > now) return null;
+      const ride = locked.ride.status === 'SCHEDULED' ? await this.startDispatch(tx, locked.ride, now, effects) : locked.ride;
       if (ride.status !== 'SEARCHING') return null;
-      if (!opts.force && ride.nextCheckAt && ride.nextCheckAt > now) return null;
       const offers = await tx.rideOffer.findMany({ where: { rideId } });
       const liveOffers = offers.filter((o) => o.status === 'OFFERED');
       const ended = liveOffers.filter((o) => o.expiresAt <= now || silent.has(o.driverId));
@@ -127,6 +129,18 @@ export class RoundScheduler {
         throw err;
       });
     if (!stored) await picker.release(plan.ride.id, picked);
+  }
+
+  /** A booked ride's time has come: it searches from now on, like a ride requested now. */
+  private async startDispatch(tx: Tx, ride: Ride, now: Date, effects: Effect[]): Promise<Ride> {
+    const dispatched = await tx.ride.update({
+      where: { id: ride.id },
+      data: { status: 'SEARCHING', dispatchedAt: now, nextCheckAt: now, version: { increment: 1 } },
+    });
+    await tx.rideHistory.create({ data: { rideId: ride.id, type: History.DISPATCH_STARTED, at: now } });
+    this.deps.log.info({ rideId: ride.id, riderId: ride.riderId }, 'scheduled ride dispatched');
+    effects.push(() => this.deps.notifier.rideChanged(dispatched));
+    return dispatched;
   }
 
   private async endWithoutDriver(tx: Tx, ride: Ride, now: Date, everOffered: boolean, radiusKm: number, effects: Effect[]): Promise<void> {

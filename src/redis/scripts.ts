@@ -15,6 +15,7 @@ const SCRIPTS = {
   correct: { file: '../drivers/lua/correct.lua', keys: 1 },
   setDuty: { file: '../drivers/lua/duty.lua', keys: 1 },
   silence: { file: '../drivers/lua/silence.lua', keys: 1 },
+  startOdometer: { file: '../drivers/lua/odometer.lua', keys: 1 },
   location: { file: '../geo/lua/location.lua', keys: 3 },
   removeDrivers: { file: '../geo/lua/remove.lua', keys: 3 },
   sweep: { file: '../geo/lua/sweep.lua', keys: 3 },
@@ -23,6 +24,7 @@ const SCRIPTS = {
   claim: { file: '../match/lua/claim.lua', keys: 1 },
   unclaim: { file: '../match/lua/unclaim.lua', keys: 1 },
   socketSlot: { file: '../limits/lua/socket_slot.lua', keys: 1 },
+  smoothSurge: { file: '../pricing/lua/surge.lua', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

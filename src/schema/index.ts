@@ -5,6 +5,7 @@ import './registry.ts';
 import './location.ts';
 import './ride.ts';
 import './offer.ts';
+import './pricing.ts';
 
 export const schema = builder.toSchema();
 

@@ -46,7 +46,9 @@ builder.mutationField('updateDriverLocation', (t) =>
     args: { input: t.arg({ type: LocationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.locations.report(driver, input);
+      const ack = await ctx.services.locations.report(driver, input);
+      if (ack.onRide && !ack.outOfOrder) ctx.services.tracking.moved(ack.onRide, driver.id, { lat: input.lat, lng: input.lng, at: input.recordedAt });
+      return ack;
     },
   }),
 );

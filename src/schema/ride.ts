@@ -4,6 +4,7 @@ import type { Identity } from '../auth.ts';
 import { DomainError } from '../errors.ts';
 import { CarType, PaymentMethod, RideStatus } from '../generated/prisma/enums.ts';
 import { isTrip } from '../match/ride-status.ts';
+import { etaMinutes } from '../pricing/fare.ts';
 import type { RideView } from '../match/ride-view.ts';
 import type { RideUpdateEvent } from '../pubsub.ts';
 import { cleanText } from '../input.ts';
@@ -14,6 +15,26 @@ import { CarTypeEnum, DriverRef, RiderRef } from './registry.ts';
 
 export const PaymentMethodEnum = builder.enumType('PaymentMethod', { values: Object.values(PaymentMethod) });
 export const RideStatusEnum = builder.enumType('RideStatus', { values: Object.values(RideStatus) });
+
+const RideQuoteRef = builder.objectRef<NonNullable<RideView['quote']>>('RideQuote').implement({
+  description: 'The price a ride was requested at; the fare charged never exceeds its total.',
+  fields: (t) => ({
+    estimateId: t.exposeID('estimateId', { nullable: true, description: 'The estimate honoured, if any.' }),
+    total: t.exposeInt('total', { description: 'At most this, in minor units of currency.' }),
+    currency: t.exposeString('currency', { description: 'ISO 4217 code.' }),
+    surgeMultiplier: t.exposeFloat('surgeMultiplier', { description: 'The surge the quote was made at.' }),
+  }),
+});
+
+const RideFareRef = builder.objectRef<NonNullable<RideView['fare']>>('RideFare').implement({
+  description: 'What a completed trip cost: metered from the distance driven and the minutes taken, capped by the quote.',
+  fields: (t) => ({
+    total: t.exposeInt('total', { description: 'Charged, in minor units of currency.' }),
+    currency: t.exposeString('currency', { description: 'ISO 4217 code.' }),
+    travelledKm: t.exposeFloat('travelledKm', { description: "Distance covered by the driver's location updates during the trip." }),
+    tripMinutes: t.exposeFloat('tripMinutes', { description: 'From startTrip to completeRide.' }),
+  }),
+});
 
 export const RideRef = builder.objectRef<RideView>('Ride').implement({
   fields: (t) => ({
@@ -34,8 +55,14 @@ export const RideRef = builder.objectRef<RideView>('Ride').implement({
     round: t.exposeInt('round', { description: 'Offer round in progress or last run (0: none yet).' }),
     version: t.exposeInt('version', { description: 'Increases with every status change.' }),
     endReason: t.exposeString('endReason', { nullable: true, description: 'Why it ended without a driver, or was cancelled.' }),
+    quote: t.field({ type: RideQuoteRef, nullable: true, description: 'The price the ride was requested at (from its estimate, or priced at request time).', resolve: (r) => r.quote }),
+    fare: t.field({ type: RideFareRef, nullable: true, description: 'What the completed trip cost (after COMPLETED).', resolve: (r) => r.fare }),
     requestedAt: t.expose('requestedAt', { type: 'DateTime' }),
+    scheduledAt: t.expose('scheduledAt', { type: 'DateTime', nullable: true, description: 'The booked pickup time (SCHEDULED rides).' }),
+    dispatchedAt: t.expose('dispatchedAt', { type: 'DateTime', nullable: true, description: 'When the search for a driver began.' }),
     assignedAt: t.expose('assignedAt', { type: 'DateTime', nullable: true }),
+    arrivedAt: t.expose('arrivedAt', { type: 'DateTime', nullable: true, description: 'When the driver reached the pickup.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When the trip started.' }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
   }),
 });
@@ -58,11 +85,19 @@ const RideUpdateRef = builder.objectRef<RideUpdateEvent>('RideUpdate').implement
       resolve: (e, _a, ctx) => (e.ride.driverId ? ctx.services.registry.driver(e.ride.driverId) : null),
     }),
     driverPosition: t.field({ type: DriverPositionRef, nullable: true, resolve: (e) => e.driverPosition }),
+    etaMinutes: t.int({
+      nullable: true,
+      description: 'Straight-line minutes from the driver to the pickup (ASSIGNED) or to the dropoff (IN_PROGRESS), at the average speed.',
+      resolve: (e, _a, ctx) => {
+        const target = e.ride.status === 'ASSIGNED' ? e.ride.pickup : e.ride.status === 'IN_PROGRESS' ? e.ride.dropoff : null;
+        return target && e.driverPosition ? etaMinutes(e.driverPosition, target, ctx.services.config.pricing.averageSpeedKmh) : null;
+      },
+    }),
     at: t.expose('at', { type: 'DateTime' }),
   }),
 });
 
-const PointInput = builder.inputType('PointInput', {
+export const PointInput = builder.inputType('PointInput', {
   fields: (t) => ({ lat: t.float({ required: true }), lng: t.float({ required: true }) }),
 });
 
@@ -77,6 +112,8 @@ const RequestRideInput = builder.inputType('RequestRideInput', {
       description:
         'Idempotency key (1-64 letters, digits, - or _), unique per request the rider means: resending the same key returns the ride it created instead of creating another.',
     }),
+    estimateId: t.id({ description: "A fare estimate of this rider's for this trip: its total is honoured while it is valid. Without one the ride is priced now." }),
+    scheduledAt: t.field({ type: 'DateTime', description: 'Book ahead: the pickup time (within the booking window). Dispatch starts a little before it.' }),
   }),
 });
 
@@ -95,6 +132,8 @@ builder.mutationField('requestRide', (t) =>
         paymentMethod: input.paymentMethod as PaymentMethod,
         minDriverRating: input.minDriverRating,
         clientKey: input.clientKey,
+        estimateId: input.estimateId === null || input.estimateId === undefined ? null : String(input.estimateId),
+        scheduledAt: input.scheduledAt,
       });
     },
   }),
@@ -120,14 +159,38 @@ builder.mutationField('cancelRide', (t) =>
   }),
 );
 
+builder.mutationField('arrivedAtPickup', (t) =>
+  t.field({
+    type: RideRef,
+    description: 'Assigned driver: at the pickup (ASSIGNED → DRIVER_ARRIVED). Repeating gives the same answer.',
+    args: { rideId: t.arg.id({ required: true, description: 'The ride.' }) },
+    resolve: async (_root, { rideId }, ctx) => {
+      const driver = await requireDriver(ctx);
+      return ctx.services.trip.arrivedAtPickup(driver.id, String(rideId));
+    },
+  }),
+);
+
+builder.mutationField('startTrip', (t) =>
+  t.field({
+    type: RideRef,
+    description: 'Assigned driver: the rider is aboard (DRIVER_ARRIVED → IN_PROGRESS); the distance driven counts from here. Repeating gives the same answer.',
+    args: { rideId: t.arg.id({ required: true, description: 'The ride.' }) },
+    resolve: async (_root, { rideId }, ctx) => {
+      const driver = await requireDriver(ctx);
+      return ctx.services.trip.startTrip(driver.id, String(rideId));
+    },
+  }),
+);
+
 builder.mutationField('completeRide', (t) =>
   t.field({
     type: RideRef,
-    description: 'Assigned driver: the ride is over; the driver is available again.',
+    description: 'Assigned driver: dropped off (IN_PROGRESS → COMPLETED); the fare is charged and the driver is available again.',
     args: { rideId: t.arg.id({ required: true }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.assignment.complete(driver.id, String(rideId));
+      return ctx.services.trip.complete(driver.id, String(rideId));
     },
   }),
 );
@@ -169,12 +232,14 @@ builder.subscriptionField('rideUpdates', (t) =>
       const identity = ctx.identity!;
       await readableRide(ctx, id);
       const { queries, events, records } = ctx.services;
+      // The rider's own stream also carries the assigned driver's position as it moves.
+      const positions = identity.role === 'rider';
       const stream = events.rideUpdates(async () => {
         const ride = await queries.ride(id);
         if (!ride) return [];
         const driverPosition = ride.driverId && isTrip(ride.status) ? await records.position(ride.driverId).catch(() => null) : null;
         return [{ ride, at: new Date(), reason: ride.endReason, driverPosition }];
-      }, id);
+      }, id, { positions });
       return identity.role === 'driver' ? whileReadable(stream, ctx, identity) : stream;
     },
     resolve: (event) => event,

@@ -9,7 +9,7 @@ if r[1] ~= ARGV[1] or (r[2] or '') ~= ARGV[2] then return 0 end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 redis.call('HSET', KEYS[1], 'state', ARGV[3])
-redis.call('HDEL', KEYS[1], 'ride', 'until', 'since')
+redis.call('HDEL', KEYS[1], 'ride', 'until', 'since', 'trip', 'tripLat', 'tripLng', 'tripAt', 'tripKm')
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'ride', ARGV[4], 'since', now) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'until', now + tonumber(ARGV[5])) end
 return 1

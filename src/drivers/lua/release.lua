@@ -4,5 +4,5 @@
 local r = redis.call('HMGET', KEYS[1], 'state', 'ride')
 if r[2] ~= ARGV[1] or (r[1] ~= 'OFFERED' and r[1] ~= 'ON_RIDE') then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'FREE')
-redis.call('HDEL', KEYS[1], 'ride', 'until', 'since')
+redis.call('HDEL', KEYS[1], 'ride', 'until', 'since', 'trip', 'tripLat', 'tripLng', 'tripAt', 'tripKm')
 return 1

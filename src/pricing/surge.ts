@@ -1,0 +1,103 @@
+// Surge per H3 cell (resolution 7, ≈5 km²) around the pickup, per car type, from live supply and
+// recent demand in the cell and its neighbours (k-ring 1):
+// - supply: drivers of that car type online in the ring (the geo index in Redis), less those
+//   Postgres has on a trip or holding a live offer;
+// - demand: rides of that car type requested in the ring within SURGE_DEMAND_WINDOW_MS (Postgres);
+// - raw = 1 + sensitivity × (demand / supply − 1) when demand exceeds supply, else 1;
+// - smoothed towards raw with a time constant (in Redis, by Redis' clock), then stepped (0.1) and
+//   capped (3.0). Losing the Redis value only loses the smoothing: the next estimate recomputes it.
+import { cellToLatLng, getHexagonEdgeLengthAvg, gridDisk, latLngToCell, UNITS } from 'h3-js';
+import type { PricingPolicy } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { CarType } from '../generated/prisma/enums.ts';
+import type { LocationIndex } from '../geo/location-index.ts';
+import { TRIP_STATUSES } from '../match/ride-status.ts';
+import type { ShardRouter } from '../redis/shard-router.ts';
+
+export const SURGE_RESOLUTION = 7;
+/** The ring's outer cells reach about 2.5 edges from the centre; search a little beyond. */
+const RING_RADIUS_KM = getHexagonEdgeLengthAvg(SURGE_RESOLUTION, UNITS.km) * 3;
+const MAX_COUNTED = 1_000;
+const STORED_FOR_MS = 3_600_000;
+
+export interface SurgeReading {
+  cell: string;
+  carType: CarType;
+  multiplier: number;
+  supply: number;
+  demand: number;
+  updatedAt: Date | null;
+}
+
+export const surgeCellOf = (lat: number, lng: number) => latLngToCell(lat, lng, SURGE_RESOLUTION);
+const surgeKey = (cell: string) => `surge:{${cell}}`;
+const surgeRoute = (cell: string) => `surge:${cell}`;
+
+export class Surge {
+  constructor(
+    private readonly locations: LocationIndex,
+    private readonly db: Db,
+    private readonly router: ShardRouter,
+    private readonly policy: PricingPolicy['surge'],
+  ) {}
+
+  /** The multiplier for a pickup now (and the figures behind it). */
+  async at(lat: number, lng: number, carType: CarType): Promise<SurgeReading> {
+    const cell = surgeCellOf(lat, lng);
+    const ring = gridDisk(cell, 1);
+    const [supply, demand] = await Promise.all([this.supply(lat, lng, ring, carType), this.demand(ring, carType)]);
+    const { sensitivity, smoothingMs, step, cap } = this.policy;
+    const raw = demand > supply ? 1 + sensitivity * (demand / Math.max(supply, 1) - 1) : 1;
+    const smoothed = await this.router
+      .write(surgeRoute(cell), (redis) => redis.smoothSurge(surgeKey(cell), carType, raw, smoothingMs, supply, demand, STORED_FOR_MS))
+      .then(Number, () => raw); // no shard: no smoothing, still a price
+    const multiplier = Math.min(cap, Math.max(1, Math.round(smoothed / step) * step));
+    return { cell, carType, multiplier: Math.round(multiplier * 100) / 100, supply, demand, updatedAt: new Date() };
+  }
+
+  /** What was last computed for the cells around a point (the admin's view). */
+  async around(lat: number, lng: number, k = 1): Promise<SurgeReading[]> {
+    const readings = await Promise.all(
+      gridDisk(surgeCellOf(lat, lng), k).map(async (cell) => {
+        const stored = await this.router.write(surgeRoute(cell), (redis) => redis.hgetall(surgeKey(cell))).catch(() => ({}));
+        return Object.entries(stored as Record<string, string>).map(([carType, value]) => {
+          const [m, at, supply, demand] = value.split('|').map(Number);
+          const multiplier = Math.min(this.policy.cap, Math.max(1, Math.round(m! / this.policy.step) * this.policy.step));
+          return { cell, carType: carType as CarType, multiplier: Math.round(multiplier * 100) / 100, supply: supply!, demand: demand!, updatedAt: new Date(at!) };
+        });
+      }),
+    );
+    return readings.flat();
+  }
+
+  private async supply(lat: number, lng: number, ring: string[], carType: CarType): Promise<number> {
+    const inRing = new Set(ring);
+    const online = (await this.locations.search({ lat, lng, startRadiusKm: 0.5, maxRadiusKm: RING_RADIUS_KM, limit: MAX_COUNTED, carType }))
+      .filter((c) => inRing.has(surgeCellOf(c.lat, c.lng)))
+      .map((c) => c.driverId);
+    if (online.length === 0) return 0;
+    const [busy] = await this.db.$queryRaw<Array<{ n: number }>>`
+      SELECT count(DISTINCT d)::int AS n FROM (
+        SELECT "driverId" AS d FROM "Ride" WHERE "driverId" = ANY(${online}) AND status::text = ANY(${[...TRIP_STATUSES]})
+        UNION ALL
+        SELECT o."driverId" FROM "RideOffer" o
+         WHERE o."driverId" = ANY(${online}) AND o.status = 'OFFERED' AND o."expiresAt" > now()
+      ) held`;
+    return online.length - busy!.n;
+  }
+
+  private async demand(ring: string[], carType: CarType): Promise<number> {
+    const seconds = this.policy.demandWindowMs / 1000;
+    const [row] = await this.db.$queryRaw<Array<{ n: number }>>`
+      SELECT count(*)::int AS n FROM "Ride"
+       WHERE "pickupCell" = ANY(${ring}) AND "carType" = ${carType}::"CarType"
+         AND "requestedAt" > now() - make_interval(secs => ${seconds})`;
+    return row!.n;
+  }
+}
+
+/** The centre of a surge cell (for maps and the admin's view). */
+export const surgeCellCentre = (cell: string) => {
+  const [lat, lng] = cellToLatLng(cell);
+  return { lat, lng };
+};
