@@ -1,7 +1,10 @@
 // GraphQL Code Generator: typed operations for the SDK (src/sdk/client.ts) from schema.graphql
 // and the operations in src/sdk/operations/*.graphql. `npm run codegen` rewrites
 // src/sdk/generated/; test/codegen.test.ts fails when the committed output is stale.
+import { createHash } from 'node:crypto';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const config: CodegenConfig = {
   schema: 'schema.graphql',
@@ -10,12 +13,11 @@ const config: CodegenConfig = {
   generates: {
     'src/sdk/generated/': {
       preset: 'client',
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: sha256 } },
       config: {
-        documentMode: 'string', // TypedDocumentString: the query text, typed; fits graphql-ws and fetch alike
         useTypeImports: true,
         enumsAsTypes: true,
-        importExtension: '.ts',
+        importExtension: '.js',
         scalars: { DateTime: 'string' },
         strictScalars: true,
         avoidOptionals: { field: true, inputValue: false, object: true, defaultValue: false },
