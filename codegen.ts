@@ -1,6 +1,11 @@
 // GraphQL Code Generator: typed operations for the SDK (src/sdk/client.ts) from schema.graphql
 // and the operations in src/sdk/operations/*.graphql. `npm run codegen` rewrites
 // src/sdk/generated/; test/codegen.test.ts fails when the committed output is stale.
+// - Documents are TypedDocumentNodes (the preset's default), which Apollo Client and urql take.
+// - `.js` import extensions: the SDK is compiled into a package by plain tsc (npm run build:sdk).
+// - persistedDocuments: persisted-documents.json maps the sha256 of each document's text (bare
+//   hex, the format of extensions.persistedQuery.sha256Hash) to the text, for the server
+//   (src/api/persisted-operations.ts); each document carries its hash in __meta__.hash.
 import { createHash } from 'node:crypto';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 

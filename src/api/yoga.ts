@@ -10,10 +10,10 @@ import { identityFromAuthorization, type Identity } from '../auth.ts';
 import { DomainError } from '../errors.ts';
 import { originAllowlist } from '../http/origins.ts';
 import { operationLimitPlugins } from '../limits/operation-limits.ts';
-import { persistedOperationPlugins } from './persisted-operations.ts';
 import type { GraphQLContext } from '../schema/builder.ts';
 import { maskError, toGraphQLError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
+import { persistedOperationPlugins } from './persisted-operations.ts';
 import { errorCodes, operationBudget, subscriptionsOverWebSocketOnly } from './plugins.ts';
 
 /** What the transports hand Yoga besides the request. */
