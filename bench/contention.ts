@@ -1,7 +1,7 @@
 // (d) Contention: rides whose offered drivers all accept at the same moment. Double assignments
 // must be 0 (checked in the answers and in Postgres); claim latency is the accept round trip.
 import type { Db } from '../src/db/client.ts';
-import type { RidematchClient } from '../src/sdk/client.ts';
+import type { RidematchClient } from '../src/sdk/node.ts';
 import { Samples } from '../src/sim/stats.ts';
 import { clientFor, registerFleet } from './lib/fleet.ts';
 

@@ -7,7 +7,7 @@
 import type { Db } from '../src/db/client.ts';
 import type { ShardRouter } from '../src/redis/shard-router.ts';
 import type { DriverProfile } from '../src/registry/registry.ts';
-import type { RidematchClient } from '../src/sdk/client.ts';
+import type { RidematchClient } from '../src/sdk/node.ts';
 import type { BoundingBox } from '../src/sim/simulation.ts';
 import { Samples } from '../src/sim/stats.ts';
 import { clientFor, putOnline, randomPoint, registerFleet } from './lib/fleet.ts';

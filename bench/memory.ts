@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { topics } from '../src/pubsub.ts';
-import type { RidematchClient } from '../src/sdk/client.ts';
+import type { RidematchClient } from '../src/sdk/node.ts';
 import { clientFor } from './lib/fleet.ts';
 
 export interface MemoryResult {

@@ -38,6 +38,8 @@ const envSchema = z.object({
   JWT_AUDIENCE: z.string().trim().min(1).optional(),
   GRAPHIQL: bool().optional(),
   INTROSPECTION: bool().optional(),
+  /** Operations by hash from the SDK's manifest: off | allow (hash or text) | only (hash only). */
+  PERSISTED_OPERATIONS: z.enum(['off', 'allow', 'only']).default('allow'),
   /** Browser origins allowed by CORS and for WebSocket upgrades; `*` wildcards a port or a label. */
   CORS_ORIGINS: list().optional(),
   /** Behind a load balancer: take the client address from the last X-Forwarded-For hop. */
@@ -142,6 +144,7 @@ export interface Config {
   jwtSecretIsDevDefault: boolean;
   graphiql: boolean;
   introspection: boolean;
+  persistedOperations: PersistedOperationsMode;
   corsOrigins: string[];
   trustProxy: boolean;
   ws: { maxPayloadBytes: number; maxSubscriptionsPerSocket: number; maxSocketsPerIdentity: number };
@@ -184,6 +187,9 @@ export interface SchedulingPolicy {
   horizonMs: number;
   dispatchLeadMs: number;
 }
+
+/** See src/api/persisted-operations.ts. */
+export type PersistedOperationsMode = 'off' | 'allow' | 'only';
 
 export interface OperationLimits {
   maxDepth: number;
@@ -289,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecretIsDevDefault: !e.JWT_SECRET,
     graphiql: e.GRAPHIQL ?? isDevelopment,
     introspection: e.INTROSPECTION ?? isDevelopment,
+    persistedOperations: e.PERSISTED_OPERATIONS,
     corsOrigins: e.CORS_ORIGINS ?? (isDevelopment ? DEV_CORS_ORIGINS : []),
     trustProxy: e.TRUST_PROXY,
     ws: {

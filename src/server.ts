@@ -8,6 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { resolveOperation } from './api/persisted-operations.ts';
 import { createGraphQLHandler, httpIdentity } from './api/yoga.ts';
 import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
@@ -227,10 +228,13 @@ export async function startServer(services: Services, opts: { host?: string; por
         try {
           const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
           const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const });
-          if (nestingDepth(payload.query) > MAX_NESTING) return [tooDeeplyNested()];
+          // Yoga's persisted-operations plugin acts on HTTP params only: a hash is resolved here.
+          const query = resolveOperation(config.persistedOperations, payload);
+          if (query instanceof GraphQLError) return [query];
+          if (nestingDepth(query) > MAX_NESTING) return [tooDeeplyNested()];
           let document;
           try {
-            document = enveloped.parse(payload.query);
+            document = enveloped.parse(query);
           } catch (err) {
             return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
           }

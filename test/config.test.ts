@@ -10,6 +10,7 @@ describe('loadConfig', () => {
     expect(c.jwtSecretIsDevDefault).toBe(true);
     expect(c.match).toMatchObject({ batchSize: 5, roundTimeoutMs: 15_000, maxRounds: 3, radiusStartKm: 1, radiusCapKm: 5 });
     expect(c.geo.driverTtlMs).toBe(30_000);
+    expect(c.persistedOperations).toBe('allow');
   });
 
   it('names the bad knob in one message', () => {
@@ -18,6 +19,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MATCH_BATCH_SIZE: '0' })).toThrow(/MATCH_BATCH_SIZE/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
     expect(() => loadConfig({ MATCH_RADIUS_START_KM: '9', MATCH_RADIUS_CAP_KM: '5' })).toThrow(/MATCH_RADIUS_START_KM/);
+    expect(() => loadConfig({ PERSISTED_OPERATIONS: 'strict' })).toThrow(/PERSISTED_OPERATIONS/);
   });
 
   it('refuses any environment but development and test without a real JWT secret (issue 9, acceptance 4)', () => {
@@ -32,6 +34,9 @@ describe('loadConfig', () => {
       expect(loadConfig({ NODE_ENV })).toMatchObject({ isDevelopment: true, jwtSecretIsDevDefault: true, introspection: true });
     }
     expect(loadConfig({ NODE_ENV: 'production', ...prod, INTROSPECTION: 'true', GRAPHIQL: 'true' })).toMatchObject({ introspection: true, graphiql: true });
+    // Persisted operations stay 'allow' in production too: 'only' is a deployment's choice.
+    expect(loadConfig({ NODE_ENV: 'production', ...prod })).toMatchObject({ persistedOperations: 'allow' });
+    expect(loadConfig({ NODE_ENV: 'production', ...prod, PERSISTED_OPERATIONS: 'only' })).toMatchObject({ persistedOperations: 'only' });
   });
 
   it('never echoes a bad value back (it may be a secret)', () => {

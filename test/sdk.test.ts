@@ -1,7 +1,7 @@
 // Issue 6: the typed SDK against the real server: a whole ride over the driver's socket and the
 // rider's HTTP, typed errors, and catching up after a dropped socket.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createRidematchClient, RidematchError, type DriverOfferEvent, type RideUpdate } from '../src/sdk/client.ts';
+import { createRidematchClient, RidematchError, type DriverOfferEvent, type RideUpdate } from '../src/sdk/node.ts';
 import { waitForFeed } from './helpers/actors.ts';
 import { offset, registerDrivers, registerRider } from './helpers/fixtures.ts';
 import { eventually } from './helpers/graphql.ts';

@@ -8,7 +8,7 @@ import { DriverRecords } from '../../src/drivers/driver-records.ts';
 import { LocationIndex } from '../../src/geo/location-index.ts';
 import type { ShardRouter } from '../../src/redis/shard-router.ts';
 import type { DriverProfile } from '../../src/registry/registry.ts';
-import { createRidematchClient, type RidematchClient } from '../../src/sdk/client.ts';
+import { createRidematchClient, type RidematchClient } from '../../src/sdk/node.ts';
 import type { BoundingBox } from '../../src/sim/simulation.ts';
 
 export const JWT_SECRET = 'bench-secret-0123456789-0123456789-0123';

@@ -1,6 +1,7 @@
 // The GraphQL handler (Yoga) and the envelop every operation runs through, on HTTP and on
 // graphql-ws alike: compiled execution, operation limits, the operation budget, typed errors.
 // HTTP-only protections sit here too: CORS from the allowlist, CSRF prevention, no multipart.
+// Persisted operations: Yoga's plugin here, resolveOperation() on graphql-ws (persisted-operations.ts).
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST } from 'graphql';
@@ -13,6 +14,7 @@ import { operationLimitPlugins } from '../limits/operation-limits.ts';
 import type { GraphQLContext } from '../schema/builder.ts';
 import { maskError, toGraphQLError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
+import { persistedOperationPlugins } from './persisted-operations.ts';
 import { errorCodes, operationBudget, subscriptionsOverWebSocketOnly } from './plugins.ts';
 
 /** What the transports hand Yoga besides the request. */
@@ -52,6 +54,8 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     plugins: [
+      // First: a hash becomes its text before the limits look at the text.
+      ...persistedOperationPlugins(config.persistedOperations),
       ...operationLimitPlugins(config.operationLimits, { introspection: config.introspection }),
       errorCodes(),
       // Compiled execution (graphql-jit): location acks are executed thousands of times a second

@@ -1,14 +1,14 @@
 // The typed Ridematch SDK for TypeScript clients (driver and rider apps, simulators, the
-// benchmark). Every operation is a generated TypedDocumentString (npm run codegen), so results
-// and variables are typed end to end.
+// benchmark). Every operation is a generated TypedDocumentNode (npm run codegen), so results and
+// variables are typed end to end; the same documents work in Apollo Client and urql.
 //
-// Transport: one lazy graphql-ws socket (a driver's persistent connection: location updates,
-// offers feed, accept/decline), retried with exponential backoff and kept alive with pings; or
-// plain HTTP for queries and mutations (transport: 'http').
+// Transport: one lazy graphql-ws socket (socket.ts), or plain HTTP for queries and mutations
+// (transport: 'http'; subscriptions always use the socket). Documents go out as persisted-operation
+// hashes (persisted.ts). This file runs in browsers and Node alike: node.ts adds `ws` for Node.
 // Catching up: pub/sub is at-most-once, so after a reconnect the SDK re-reads `myOffers` and
 // `ride` and hands the current state to the same handlers, de-duplicated.
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { operationOf } from './documents.js';
 import {
   AcceptRideDocument,
   CancelRideDocument,
@@ -31,132 +31,91 @@ import {
   type NearbyDriversQueryVariables,
   type RequestRideInput,
   type RideUpdatesSubscription,
-  type TypedDocumentString,
   type UpsertDriverInput,
   type UpsertRiderInput,
-} from './generated/graphql.ts';
+} from './generated/graphql.js';
+import { httpTransport, type Vars } from './http.js';
+import { PersistedDocuments } from './persisted.js';
+import { socketTransport, type Handler } from './socket.js';
+import type { TokenSource } from './token.js';
+
+export { ConnectionClosedError, OutcomeUnknownError, RidematchError, type GraphQLErrorShape } from './errors.js';
+export { TOKEN_EXPIRED, type Handler } from './socket.js';
+export type { TokenSource } from './token.js';
 
 export type DriverOfferEvent = DriverOffersSubscription['driverOffers'];
 export type RideUpdate = RideUpdatesSubscription['rideUpdates'];
 
-export interface GraphQLErrorShape {
-  message: string;
-  path?: ReadonlyArray<string | number>;
-  extensions?: Record<string, unknown>;
-}
-
-/** A GraphQL error answer; `code` is the server's extensions.code (e.g. INVALID_LOCATION). */
-export class RidematchError extends Error {
-  override name = 'RidematchError';
-  constructor(readonly errors: readonly GraphQLErrorShape[]) {
-    super(errors.map((e) => e.message).join('; '));
-  }
-  get code(): string | undefined {
-    return this.errors[0]?.extensions?.code as string | undefined;
-  }
-}
-
 export interface RidematchClientOptions {
   /** The HTTP endpoint, e.g. http://localhost:4000/graphql (the WebSocket URL is derived). */
   url: string;
-  token: string;
+  /** A token, or a function asked for one on every (re)connect and every HTTP request. */
+  token: TokenSource;
   /** Where queries and mutations go; subscriptions always use the socket. Default 'ws'. */
   transport?: 'ws' | 'http';
-  /** WebSocket implementation; defaults to the global one (browsers, Node ≥ 22) or `ws`. */
+  /** WebSocket implementation; defaults to the global one (browsers, Node ≥ 22; node.ts: `ws`). */
   webSocketImpl?: unknown;
+  /** Send documents as persisted-operation hashes (falls back to text per document). Default true. */
+  persisted?: boolean;
   retryAttempts?: number;
   keepAliveMs?: number;
   /** Called after the socket came back (after the SDK's own catch-up reads started). */
   onReconnected?: () => void;
 }
 
-export interface Handler<T> {
-  next(value: T): void;
-  error?(err: unknown): void;
-}
+/** The SDK's mutations may be resent after a reconnect: each is idempotent by construction. */
+const IDEMPOTENT_MUTATIONS = new Set<unknown>([
+  UpdateDriverLocationDocument, // order-guarded by recordedAt: a resend answers outOfOrder
+  SetDriverStatusDocument,
+  AcceptRideDocument, // the winner asking again hears the same answer
+  DeclineRideDocument,
+  CompleteRideDocument,
+  CancelRideDocument,
+  UpsertDriverDocument,
+  UpsertRiderDocument,
+  // RequestRideDocument only with a clientKey: requestRide() always sends one.
+]);
 
-type Vars = Record<string, unknown>;
-
-/** How long an idle socket (no subscription, no request) stays open before it is closed. */
-const LAZY_CLOSE_AFTER_MS = 60_000;
-
-function backoff(retries: number): Promise<void> {
-  const base = Math.min(10_000, 500 * 2 ** retries);
-  return new Promise((resolve) => setTimeout(resolve, base / 2 + Math.random() * (base / 2)));
-}
+/** A fresh idempotency key (crypto.randomUUID where the platform has it). */
+const newClientKey = (): string =>
+  globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 
 export function createRidematchClient(options: RidematchClientOptions) {
-  const wsUrl = options.url.replace(/^http/, 'ws');
   const catchUps = new Set<() => void>();
-  const socket: Client = createClient({
-    url: wsUrl,
-    webSocketImpl: options.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket ?? WebSocket,
-    lazy: true,
-    // A lazy graphql-ws client closes its socket as soon as no operation is running; a driver
-    // reporting every 10 s would then pay a full connect + connection_init per report. Keep it.
-    lazyCloseTimeout: LAZY_CLOSE_AFTER_MS,
-    keepAlive: options.keepAliveMs ?? 10_000,
+  const persisted = new PersistedDocuments(options.persisted ?? true);
+  const ws = socketTransport({
+    url: options.url.replace(/^http/, 'ws'),
+    token: options.token,
+    webSocketImpl: options.webSocketImpl ?? (globalThis as { WebSocket?: unknown }).WebSocket,
+    persisted,
     retryAttempts: options.retryAttempts ?? Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
-    retryWait: backoff,
-    connectionParams: { authorization: `Bearer ${options.token}` },
-    on: {
-      connected: (_socket, _payload, wasRetry) => {
-        if (!wasRetry) return;
-        for (const catchUp of catchUps) catchUp();
-        options.onReconnected?.();
-      },
+    keepAliveMs: options.keepAliveMs ?? 10_000,
+    onReconnected: () => {
+      for (const catchUp of catchUps) catchUp();
+      options.onReconnected?.();
     },
   });
+  const overHttp = httpTransport({ url: options.url, token: options.token, persisted });
 
-  function overSocket<R, V extends Vars>(doc: TypedDocumentString<R, V>, variables: V): Promise<R> {
-    return new Promise((resolve, reject) => {
-      let result: { data?: unknown; errors?: readonly GraphQLErrorShape[] } | undefined;
-      socket.subscribe(
-        { query: doc.toString(), variables },
-        {
-          next: (r) => (result = r as typeof result),
-          error: (err) => reject(Array.isArray(err) ? new RidematchError(err as GraphQLErrorShape[]) : err),
-          complete: () => (result?.errors ? reject(new RidematchError(result.errors)) : resolve(result?.data as R)),
-        },
-      );
-    });
+  /**
+   * Runs a query or mutation over the configured transport. Over the socket, a mutation is
+   * resent after a reconnect only when it is idempotent: one of the SDK's own, or one the caller
+   * vouches for (`{ idempotent: true }`, e.g. requestRide with a clientKey). Otherwise a dropped
+   * socket rejects the call with OutcomeUnknownError.
+   */
+  function request<R, V extends Vars>(doc: TypedDocumentNode<R, V>, variables: V, opts: { idempotent?: boolean } = {}): Promise<R> {
+    if (options.transport === 'http') return overHttp(doc, variables);
+    const resendable = opts.idempotent ?? (operationOf(doc).kind !== 'mutation' || IDEMPOTENT_MUTATIONS.has(doc));
+    return ws.request(doc, variables, resendable);
   }
 
-  async function overHttp<R, V extends Vars>(doc: TypedDocumentString<R, V>, variables: V): Promise<R> {
-    const res = await fetch(options.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}` },
-      body: JSON.stringify({ query: doc.toString(), variables }),
-    });
-    const body = (await res.json()) as { data?: R; errors?: GraphQLErrorShape[] };
-    if (body.errors?.length) throw new RidematchError(body.errors);
-    return body.data as R;
-  }
-
-  /** Runs a generated query or mutation over the configured transport. */
-  function request<R, V extends Vars>(doc: TypedDocumentString<R, V>, variables: V): Promise<R> {
-    return options.transport === 'http' ? overHttp(doc, variables) : overSocket(doc, variables);
-  }
-
-  /** Subscribes with a generated subscription; returns the function that stops it. */
-  function subscribe<R, V extends Vars>(doc: TypedDocumentString<R, V>, variables: V, handler: Handler<R>): () => void {
-    return socket.subscribe(
-      { query: doc.toString(), variables },
-      {
-        next: (r) => (r.errors?.length ? handler.error?.(new RidematchError(r.errors)) : handler.next(r.data as R)),
-        error: (err) => handler.error?.(Array.isArray(err) ? new RidematchError(err as GraphQLErrorShape[]) : err),
-        complete: () => {},
-      },
-    );
-  }
-
+  const subscribe = ws.subscribe;
   const myOffers = () => request(MyOffersDocument, {}).then((d) => d.myOffers);
   const ride = (id: string) => request(RideDocument, { id }).then((d) => d.ride);
 
   return {
     /** The underlying graphql-ws client (for events such as 'connected' and 'closed'). */
-    socket,
+    socket: ws.client,
     request,
     subscribe,
 
@@ -191,7 +150,9 @@ export function createRidematchClient(options: RidematchClientOptions) {
     },
 
     // ── Rider ──
-    requestRide: (input: RequestRideInput) => request(RequestRideDocument, { input }).then((d) => d.requestRide),
+    /** Always idempotent: without a clientKey of the caller's, the SDK makes one (a resend returns the same ride). */
+    requestRide: (input: RequestRideInput) =>
+      request(RequestRideDocument, { input: { ...input, clientKey: input.clientKey ?? newClientKey() } }, { idempotent: true }).then((d) => d.requestRide),
     cancelRide: (rideId: string) => request(CancelRideDocument, { rideId }).then((d) => d.cancelRide),
     ride,
     /** A ride's state now, then every change; re-read after every reconnect, never older versions. */
@@ -221,7 +182,7 @@ export function createRidematchClient(options: RidematchClientOptions) {
     nearbyDrivers: (vars: NearbyDriversQueryVariables) => request(NearbyDriversDocument, vars).then((d) => d.nearbyDrivers),
     me: () => request(MeDocument, {}).then((d) => d.me),
 
-    close: () => socket.dispose(),
+    close: () => ws.client.dispose(),
   };
 }
 

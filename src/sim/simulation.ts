@@ -2,7 +2,7 @@
 // speeds, report every few seconds over their socket, and accept or decline offers with a human
 // delay; riders request rides at a steady rate and follow them until a driver is assigned.
 import { signToken } from '../auth.ts';
-import { createRidematchClient, type RidematchClient } from '../sdk/client.ts';
+import { createRidematchClient, type RidematchClient } from '../sdk/node.ts';
 import type { CarType, PaymentMethod, PaymentPreference } from '../sdk/generated/graphql.ts';
 import { fmtSeconds, Rate, Samples } from './stats.ts';
 

@@ -1,7 +1,6 @@
 /* eslint-disable */
-import * as types from './graphql.ts';
-
-
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 
 /**
  * Map of all GraphQL operations in the project.
@@ -29,22 +28,37 @@ const documents: Documents = {
 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
  */
-export function graphql(source: "mutation UpsertDriver($input: UpsertDriverInput!) {\n  upsertDriver(input: $input) {\n    id\n    name\n    carType\n    paymentPreference\n    rating\n    vehicle\n    status\n  }\n}\n\nmutation UpsertRider($input: UpsertRiderInput!) {\n  upsertRider(input: $input) {\n    id\n    name\n  }\n}\n\nquery NearbyDrivers($lat: Float!, $lng: Float!, $radiusKm: Float!, $limit: Int) {\n  nearbyDrivers(lat: $lat, lng: $lng, radiusKm: $radiusKm, limit: $limit) {\n    driverId\n    distanceKm\n    position {\n      lat\n      lng\n    }\n    lastSeenAt\n  }\n}\n\nquery Me {\n  me {\n    __typename\n    ... on Driver {\n      id\n      name\n      carType\n      status\n    }\n    ... on Rider {\n      id\n      name\n    }\n    ... on Admin {\n      id\n    }\n  }\n}"): typeof import('./graphql.ts').UpsertDriverDocument;
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "mutation UpdateDriverLocation($input: LocationInput!) {\n  updateDriverLocation(input: $input) {\n    driverId\n    cell\n    region\n    acceptedAt\n    outOfOrder\n    searchable\n  }\n}\n\nmutation SetDriverStatus($status: DriverStatus!) {\n  setDriverStatus(status: $status) {\n    id\n    status\n  }\n}\n\nsubscription DriverOffers {\n  driverOffers {\n    __typename\n    ... on RideOffer {\n      ...OfferFields\n    }\n    ... on RideOfferRevoked {\n      rideId\n      reason\n    }\n  }\n}\n\nquery MyOffers {\n  myOffers {\n    ...OfferFields\n  }\n}\n\nmutation AcceptRide($rideId: ID!) {\n  acceptRide(rideId: $rideId) {\n    __typename\n    ... on RideAssignment {\n      ride {\n        ...RideFields\n      }\n      driver {\n        id\n      }\n    }\n    ... on RideAlreadyTaken {\n      rideId\n    }\n    ... on OfferNotFound {\n      rideId\n    }\n    ... on OfferExpired {\n      rideId\n    }\n  }\n}\n\nmutation DeclineRide($rideId: ID!) {\n  declineRide(rideId: $rideId) {\n    __typename\n    ... on OfferDeclined {\n      rideId\n    }\n    ... on OfferNotFound {\n      rideId\n    }\n    ... on OfferExpired {\n      rideId\n    }\n  }\n}\n\nmutation CompleteRide($rideId: ID!) {\n  completeRide(rideId: $rideId) {\n    ...RideFields\n  }\n}"): typeof import('./graphql.ts').UpdateDriverLocationDocument;
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "fragment RideFields on Ride {\n  id\n  status\n  round\n  version\n  carType\n  paymentMethod\n  minDriverRating\n  pickup {\n    lat\n    lng\n  }\n  dropoff {\n    lat\n    lng\n  }\n  endReason\n  requestedAt\n  assignedAt\n  endedAt\n  driver {\n    id\n    name\n    vehicle\n    rating\n  }\n}\n\nfragment OfferFields on RideOffer {\n  round\n  pickupDistanceKm\n  expiresAt\n  ride {\n    ...RideFields\n  }\n}"): typeof import('./graphql.ts').RideFieldsFragmentDoc;
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "mutation RequestRide($input: RequestRideInput!) {\n  requestRide(input: $input) {\n    ...RideFields\n  }\n}\n\nsubscription RideUpdates($rideId: ID!) {\n  rideUpdates(rideId: $rideId) {\n    status\n    reason\n    at\n    driverPosition {\n      lat\n      lng\n      at\n    }\n    ride {\n      ...RideFields\n    }\n  }\n}\n\nquery Ride($id: ID!) {\n  ride(id: $id) {\n    ...RideFields\n  }\n}\n\nmutation CancelRide($rideId: ID!) {\n  cancelRide(rideId: $rideId) {\n    ...RideFields\n  }\n}"): typeof import('./graphql.ts').RequestRideDocument;
+export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation UpsertDriver($input: UpsertDriverInput!) {\n  upsertDriver(input: $input) {\n    id\n    name\n    carType\n    paymentPreference\n    rating\n    vehicle\n    status\n  }\n}\n\nmutation UpsertRider($input: UpsertRiderInput!) {\n  upsertRider(input: $input) {\n    id\n    name\n  }\n}\n\nquery NearbyDrivers($lat: Float!, $lng: Float!, $radiusKm: Float!, $limit: Int) {\n  nearbyDrivers(lat: $lat, lng: $lng, radiusKm: $radiusKm, limit: $limit) {\n    driverId\n    distanceKm\n    position {\n      lat\n      lng\n    }\n    lastSeenAt\n  }\n}\n\nquery Me {\n  me {\n    __typename\n    ... on Driver {\n      id\n      name\n      carType\n      status\n    }\n    ... on Rider {\n      id\n      name\n    }\n    ... on Admin {\n      id\n    }\n  }\n}"): (typeof documents)["mutation UpsertDriver($input: UpsertDriverInput!) {\n  upsertDriver(input: $input) {\n    id\n    name\n    carType\n    paymentPreference\n    rating\n    vehicle\n    status\n  }\n}\n\nmutation UpsertRider($input: UpsertRiderInput!) {\n  upsertRider(input: $input) {\n    id\n    name\n  }\n}\n\nquery NearbyDrivers($lat: Float!, $lng: Float!, $radiusKm: Float!, $limit: Int) {\n  nearbyDrivers(lat: $lat, lng: $lng, radiusKm: $radiusKm, limit: $limit) {\n    driverId\n    distanceKm\n    position {\n      lat\n      lng\n    }\n    lastSeenAt\n  }\n}\n\nquery Me {\n  me {\n    __typename\n    ... on Driver {\n      id\n      name\n      carType\n      status\n    }\n    ... on Rider {\n      id\n      name\n    }\n    ... on Admin {\n      id\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation UpdateDriverLocation($input: LocationInput!) {\n  updateDriverLocation(input: $input) {\n    driverId\n    cell\n    region\n    acceptedAt\n    outOfOrder\n    searchable\n  }\n}\n\nmutation SetDriverStatus($status: DriverStatus!) {\n  setDriverStatus(status: $status) {\n    id\n    status\n  }\n}\n\nsubscription DriverOffers {\n  driverOffers {\n    __typename\n    ... on RideOffer {\n      ...OfferFields\n    }\n    ... on RideOfferRevoked {\n      rideId\n      reason\n    }\n  }\n}\n\nquery MyOffers {\n  myOffers {\n    ...OfferFields\n  }\n}\n\nmutation AcceptRide($rideId: ID!) {\n  acceptRide(rideId: $rideId) {\n    __typename\n    ... on RideAssignment {\n      ride {\n        ...RideFields\n      }\n      driver {\n        id\n      }\n    }\n    ... on RideAlreadyTaken {\n      rideId\n    }\n    ... on OfferNotFound {\n      rideId\n    }\n    ... on OfferExpired {\n      rideId\n    }\n  }\n}\n\nmutation DeclineRide($rideId: ID!) {\n  declineRide(rideId: $rideId) {\n    __typename\n    ... on OfferDeclined {\n      rideId\n    }\n    ... on OfferNotFound {\n      rideId\n    }\n    ... on OfferExpired {\n      rideId\n    }\n  }\n}\n\nmutation CompleteRide($rideId: ID!) {\n  completeRide(rideId: $rideId) {\n    ...RideFields\n  }\n}"): (typeof documents)["mutation UpdateDriverLocation($input: LocationInput!) {\n  updateDriverLocation(input: $input) {\n    driverId\n    cell\n    region\n    acceptedAt\n    outOfOrder\n    searchable\n  }\n}\n\nmutation SetDriverStatus($status: DriverStatus!) {\n  setDriverStatus(status: $status) {\n    id\n    status\n  }\n}\n\nsubscription DriverOffers {\n  driverOffers {\n    __typename\n    ... on RideOffer {\n      ...OfferFields\n    }\n    ... on RideOfferRevoked {\n      rideId\n      reason\n    }\n  }\n}\n\nquery MyOffers {\n  myOffers {\n    ...OfferFields\n  }\n}\n\nmutation AcceptRide($rideId: ID!) {\n  acceptRide(rideId: $rideId) {\n    __typename\n    ... on RideAssignment {\n      ride {\n        ...RideFields\n      }\n      driver {\n        id\n      }\n    }\n    ... on RideAlreadyTaken {\n      rideId\n    }\n    ... on OfferNotFound {\n      rideId\n    }\n    ... on OfferExpired {\n      rideId\n    }\n  }\n}\n\nmutation DeclineRide($rideId: ID!) {\n  declineRide(rideId: $rideId) {\n    __typename\n    ... on OfferDeclined {\n      rideId\n    }\n    ... on OfferNotFound {\n      rideId\n    }\n    ... on OfferExpired {\n      rideId\n    }\n  }\n}\n\nmutation CompleteRide($rideId: ID!) {\n  completeRide(rideId: $rideId) {\n    ...RideFields\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "fragment RideFields on Ride {\n  id\n  status\n  round\n  version\n  carType\n  paymentMethod\n  minDriverRating\n  pickup {\n    lat\n    lng\n  }\n  dropoff {\n    lat\n    lng\n  }\n  endReason\n  requestedAt\n  assignedAt\n  endedAt\n  driver {\n    id\n    name\n    vehicle\n    rating\n  }\n}\n\nfragment OfferFields on RideOffer {\n  round\n  pickupDistanceKm\n  expiresAt\n  ride {\n    ...RideFields\n  }\n}"): (typeof documents)["fragment RideFields on Ride {\n  id\n  status\n  round\n  version\n  carType\n  paymentMethod\n  minDriverRating\n  pickup {\n    lat\n    lng\n  }\n  dropoff {\n    lat\n    lng\n  }\n  endReason\n  requestedAt\n  assignedAt\n  endedAt\n  driver {\n    id\n    name\n    vehicle\n    rating\n  }\n}\n\nfragment OfferFields on RideOffer {\n  round\n  pickupDistanceKm\n  expiresAt\n  ride {\n    ...RideFields\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "mutation RequestRide($input: RequestRideInput!) {\n  requestRide(input: $input) {\n    ...RideFields\n  }\n}\n\nsubscription RideUpdates($rideId: ID!) {\n  rideUpdates(rideId: $rideId) {\n    status\n    reason\n    at\n    driverPosition {\n      lat\n      lng\n      at\n    }\n    ride {\n      ...RideFields\n    }\n  }\n}\n\nquery Ride($id: ID!) {\n  ride(id: $id) {\n    ...RideFields\n  }\n}\n\nmutation CancelRide($rideId: ID!) {\n  cancelRide(rideId: $rideId) {\n    ...RideFields\n  }\n}"): (typeof documents)["mutation RequestRide($input: RequestRideInput!) {\n  requestRide(input: $input) {\n    ...RideFields\n  }\n}\n\nsubscription RideUpdates($rideId: ID!) {\n  rideUpdates(rideId: $rideId) {\n    status\n    reason\n    at\n    driverPosition {\n      lat\n      lng\n      at\n    }\n    ride {\n      ...RideFields\n    }\n  }\n}\n\nquery Ride($id: ID!) {\n  ride(id: $id) {\n    ...RideFields\n  }\n}\n\nmutation CancelRide($rideId: ID!) {\n  cancelRide(rideId: $rideId) {\n    ...RideFields\n  }\n}"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
 }
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
