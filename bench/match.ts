@@ -78,7 +78,9 @@ export class MatchBench {
     probe.expecting = false;
     const result = await probe.client.acceptRide(rideId).catch(() => null);
     if (result?.__typename !== 'RideAssignment') return;
-    await new Promise((r) => setTimeout(r, 500)); // let the rider see ASSIGNED before COMPLETED
+    await new Promise((r) => setTimeout(r, 500)); // let the rider see ASSIGNED before the trip moves on
+    await probe.client.arrivedAtPickup(rideId).catch(() => {});
+    await probe.client.startTrip(rideId).catch(() => {});
     await probe.client.completeRide(rideId).catch(() => {});
   }
 

@@ -47,6 +47,8 @@ it('runs a whole ride with typed operations', async () => {
   expect(accepted.__typename).toBe('RideAssignment');
   await eventually(() => updates.some((u) => u.status === 'ASSIGNED'));
   expect(updates.find((u) => u.status === 'ASSIGNED')?.ride.driver?.id).toBe(driver.id);
+  expect((await driver.client.arrivedAtPickup(ride.id)).status).toBe('DRIVER_ARRIVED');
+  expect((await driver.client.startTrip(ride.id)).status).toBe('IN_PROGRESS');
   expect((await driver.client.completeRide(ride.id)).status).toBe('COMPLETED');
 
   driver.stop();

@@ -11,10 +11,12 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { operationOf } from './documents.js';
 import {
   AcceptRideDocument,
+  ArrivedAtPickupDocument,
   CancelRideDocument,
   CompleteRideDocument,
   DeclineRideDocument,
   DriverOffersDocument,
+  EstimateRideDocument,
   MeDocument,
   MyOffersDocument,
   NearbyDriversDocument,
@@ -22,11 +24,14 @@ import {
   RideDocument,
   RideUpdatesDocument,
   SetDriverStatusDocument,
+  StartTripDocument,
+  TariffsDocument,
   UpdateDriverLocationDocument,
   UpsertDriverDocument,
   UpsertRiderDocument,
   type DriverOffersSubscription,
   type DriverStatus,
+  type EstimateRideInput,
   type LocationInput,
   type NearbyDriversQueryVariables,
   type RequestRideInput,
@@ -69,6 +74,8 @@ const IDEMPOTENT_MUTATIONS = new Set<unknown>([
   SetDriverStatusDocument,
   AcceptRideDocument, // the winner asking again hears the same answer
   DeclineRideDocument,
+  ArrivedAtPickupDocument, // a state machine: the same step twice answers the same
+  StartTripDocument,
   CompleteRideDocument,
   CancelRideDocument,
   UpsertDriverDocument,
@@ -125,6 +132,8 @@ export function createRidematchClient(options: RidematchClientOptions) {
     setDriverStatus: (status: DriverStatus) => request(SetDriverStatusDocument, { status }).then((d) => d.setDriverStatus),
     acceptRide: (rideId: string) => request(AcceptRideDocument, { rideId }).then((d) => d.acceptRide),
     declineRide: (rideId: string) => request(DeclineRideDocument, { rideId }).then((d) => d.declineRide),
+    arrivedAtPickup: (rideId: string) => request(ArrivedAtPickupDocument, { rideId }).then((d) => d.arrivedAtPickup),
+    startTrip: (rideId: string) => request(StartTripDocument, { rideId }).then((d) => d.startTrip),
     completeRide: (rideId: string) => request(CompleteRideDocument, { rideId }).then((d) => d.completeRide),
     myOffers,
     /** The caller's offers feed. Live offers are (re)delivered after every reconnect, once each. */
@@ -154,6 +163,9 @@ export function createRidematchClient(options: RidematchClientOptions) {
     requestRide: (input: RequestRideInput) =>
       request(RequestRideDocument, { input: { ...input, clientKey: input.clientKey ?? newClientKey() } }, { idempotent: true }).then((d) => d.requestRide),
     cancelRide: (rideId: string) => request(CancelRideDocument, { rideId }).then((d) => d.cancelRide),
+    /** A price for a trip, honoured by requestRide({ estimateId }) while it is valid (estimates may be asked again freely). */
+    estimateRide: (input: EstimateRideInput) => request(EstimateRideDocument, { input }, { idempotent: true }).then((d) => d.estimateRide),
+    tariffs: () => request(TariffsDocument, {}).then((d) => d.tariffs),
     ride,
     /** A ride's state now, then every change; re-read after every reconnect, never older versions. */
     rideUpdates(rideId: string, handler: Handler<RideUpdate>): () => void {
@@ -165,7 +177,7 @@ export function createRidematchClient(options: RidematchClientOptions) {
       };
       const catchUp = () =>
         void ride(rideId).then(
-          (r) => deliver({ status: r.status, reason: r.endReason, at: new Date().toISOString(), driverPosition: null, ride: r }),
+          (r) => deliver({ status: r.status, reason: r.endReason, at: new Date().toISOString(), driverPosition: null, etaMinutes: null, ride: r }),
           handler.error,
         );
       catchUps.add(catchUp);

@@ -118,9 +118,13 @@ class SimDriver {
     }
     const result = await this.client.acceptRide(rideId).catch(() => null);
     if (result?.__typename !== 'RideAssignment') return;
+    // The whole trip: a quarter of the time to reach the pickup, the rest with the rider aboard.
     const trip = between(this.sim.options.tripMs);
     this.busyUntil = Date.now() + trip;
-    await sleep(trip);
+    await sleep(trip / 4);
+    await this.client.arrivedAtPickup(rideId).catch(() => {});
+    await this.client.startTrip(rideId).catch(() => {});
+    await sleep((trip * 3) / 4);
     await this.client.completeRide(rideId).catch(() => {});
   }
 
@@ -146,12 +150,10 @@ class SimRider {
     stats.requested += 1;
     stats.searching += 1;
     try {
-      const ride = await this.client.requestRide({
-        pickup,
-        dropoff: randomPoint(this.sim.options.bbox),
-        carType: pick(CAR_TYPES),
-        paymentMethod: pick(PAYMENTS),
-      });
+      // As an app does: a price first, then the request at that price.
+      const trip = { pickup, dropoff: randomPoint(this.sim.options.bbox), carType: pick(CAR_TYPES) };
+      const estimate = await this.client.estimateRide(trip);
+      const ride = await this.client.requestRide({ ...trip, paymentMethod: pick(PAYMENTS), estimateId: estimate.id });
       await new Promise<void>((resolve) => {
         const stop = this.client.rideUpdates(ride.id, {
           next: (update) => {
