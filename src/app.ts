@@ -1,6 +1,8 @@
 // Composition root: builds every service of one API instance from a Config. No module-level
 // state anywhere else, so tests can run several instances in one process.
 import { RideAccess } from './access/ride-access.ts';
+import { AuditLog } from './admin/audit.ts';
+import { Directory } from './admin/directory.ts';
 import { createClock, type Clock } from './clock.ts';
 import type { Config, ShardSpec } from './config.ts';
 import { createDb, type Db, type MeasuredPool } from './db/client.ts';
@@ -53,6 +55,8 @@ export interface Services {
   surge: Surge;
   estimates: Estimates;
   access: RideAccess;
+  audit: AuditLog;
+  directory: Directory;
   limits: RateLimits;
   sockets: SocketSlots;
   seams: MatchSeams;
@@ -134,6 +138,8 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     surge,
     estimates,
     access: new RideAccess(db),
+    audit: new AuditLog(db),
+    directory: new Directory(db, router, records, config.geo.driverTtlMs),
     limits: new RateLimits(router, config.rateLimits),
     sockets: new SocketSlots(router, config.ws.maxSocketsPerIdentity),
     seams,

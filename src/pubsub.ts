@@ -19,7 +19,8 @@ export type RevokeReason = 'TAKEN' | 'CANCELLED' | 'EXPIRED';
 
 export type DriverOfferEvent =
   | { kind: 'offer'; ride: RideView; pickupDistanceKm: number; expiresAt: Date; round: number }
-  | { kind: 'revoked'; rideId: string; reason: RevokeReason };
+  | { kind: 'revoked'; rideId: string; reason: RevokeReason }
+  | { kind: 'account'; status: 'SUSPENDED' | 'ACTIVE'; reason: string | null };
 
 export interface DriverPosition {
   lat: number;
@@ -154,11 +155,12 @@ export class Events {
         snapshot: async (catchingUp) => {
           const live = await current();
           if (!catchingUp) return live;
-          const liveRides = new Set(live.map((e) => (e.kind === 'offer' ? e.ride.id : e.rideId)));
+          const liveRides = new Set(live.map((e) => (e.kind === 'offer' ? e.ride.id : '')));
           const gone = [...told].filter(([rideId, state]) => state !== 'revoked' && !liveRides.has(rideId)).map(([rideId]) => rideId);
           return [...live, ...(await ended(gone))];
         },
         accept: (e) => {
+          if (e.kind === 'account') return e; // an admin's notice: always told
           const rideId = e.kind === 'offer' ? e.ride.id : e.rideId;
           const state = told.get(rideId);
           if (e.kind === 'offer') {

@@ -83,7 +83,7 @@ afterAll(async () => {
   for (const p of processes) p.kill('SIGKILL');
 });
 
-const driver: DriverProfile = { id: 'sentinel-d1', name: 'S', carType: 'ECONOMY', paymentPreference: 'ANY', rating: 4.9, vehicle: 'v', duty: 'AVAILABLE' };
+const driver: DriverProfile = { id: 'sentinel-d1', name: 'S', carType: 'ECONOMY', paymentPreference: 'ANY', rating: 4.9, vehicle: 'v', duty: 'AVAILABLE', suspendReason: null };
 const at = { lat: 52.37, lng: 4.89 };
 
 it('indexes and finds drivers through a Sentinel-managed shard, across a failover', async () => {

@@ -32,9 +32,10 @@ export async function registerFleet(db: Db, prefix: string, count: number): Prom
     rating: 4.7,
     vehicle: 'Bench car',
     duty: 'AVAILABLE',
+    suspendReason: null,
   }));
   for (let i = 0; i < drivers.length; i += 5_000) {
-    await db.driver.createMany({ data: drivers.slice(i, i + 5_000).map(({ duty: _duty, ...d }) => d), skipDuplicates: true });
+    await db.driver.createMany({ data: drivers.slice(i, i + 5_000).map(({ duty: _duty, suspendReason: _suspended, ...d }) => d), skipDuplicates: true });
   }
   return drivers;
 }

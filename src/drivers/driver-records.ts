@@ -112,6 +112,15 @@ export class DriverRecords {
     return trip === rideId && km !== null ? Number(km) : null;
   }
 
+  /** The record as Redis holds it (for an operator's eyes), with how long ago the driver was heard from. */
+  async inspect(driverId: string): Promise<{ fields: Record<string, string>; silentForMs: number | null }> {
+    const [fields, age] = await this.router.write(driverRoute(driverId), (redis) =>
+      Promise.all([redis.hgetall(driverKey(driverId)), redis.silence(driverKey(driverId))]),
+    );
+    const ms = Number(age);
+    return { fields: fields as Record<string, string>, silentForMs: ms < 0 ? null : ms };
+  }
+
   /** Last reported position of a driver (kept on the record by every ping). */
   async position(driverId: string): Promise<{ lat: number; lng: number; at: Date } | null> {
     const [lat, lng, seen] = await this.router.write(driverRoute(driverId), (redis) =>

@@ -90,7 +90,8 @@ export class LocationIndex {
       region,
       lat: update.lat,
       lng: update.lng,
-      dutyIfNew: driver.duty,
+      // A record rebuilt for a suspended driver starts OFFLINE: never searchable.
+      dutyIfNew: driver.suspendReason ? 'OFFLINE' : driver.duty,
     });
     const onRide = state === 'ON_RIDE' && ride ? ride : null;
     if (verdict === 'stale') return { ...ack, outOfOrder: true, searchable: duty !== 'OFFLINE', onRide };

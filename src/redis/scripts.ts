@@ -16,6 +16,7 @@ const SCRIPTS = {
   setDuty: { file: '../drivers/lua/duty.lua', keys: 1 },
   silence: { file: '../drivers/lua/silence.lua', keys: 1 },
   startOdometer: { file: '../drivers/lua/odometer.lua', keys: 1 },
+  liveInRegion: { file: '../drivers/lua/live_in_region.lua', keys: 1 },
   location: { file: '../geo/lua/location.lua', keys: 3 },
   removeDrivers: { file: '../geo/lua/remove.lua', keys: 3 },
   sweep: { file: '../geo/lua/sweep.lua', keys: 3 },

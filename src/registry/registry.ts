@@ -2,7 +2,7 @@
 // Profiles are read on every location ping (car type, payment preference, rating go beside the
 // position in Redis), so they are cached per instance; a change on any instance invalidates the
 // caches of all instances (wired in app.ts through pub/sub).
-import { badInput } from '../errors.ts';
+import { badInput, notFound } from '../errors.ts';
 import { cleanText } from '../input.ts';
 import type { Db } from '../db/client.ts';
 import type { CarType, DriverDuty, PaymentPreference } from '../generated/prisma/enums.ts';
@@ -15,6 +15,8 @@ export interface DriverProfile {
   rating: number;
   vehicle: string;
   duty: DriverDuty;
+  /** Why an admin suspended the driver (never offered a ride meanwhile); null when active. */
+  suspendReason: string | null;
 }
 
 export interface RiderProfile {
@@ -23,7 +25,21 @@ export interface RiderProfile {
 }
 
 /** What an admin registers; duty is the driver's own choice (setDriverStatus). */
-export type DriverInput = Omit<DriverProfile, 'duty'>;
+export type DriverInput = Omit<DriverProfile, 'duty' | 'suspendReason'>;
+
+/** What a driver row looks like to the rest of the code. */
+function profileOf(row: { id: string; name: string; carType: CarType; paymentPreference: PaymentPreference; rating: number; vehicle: string; duty: DriverDuty; suspendedAt: Date | null; suspendReason: string | null }): DriverProfile {
+  return {
+    id: row.id,
+    name: row.name,
+    carType: row.carType,
+    paymentPreference: row.paymentPreference,
+    rating: row.rating,
+    vehicle: row.vehicle,
+    duty: row.duty,
+    suspendReason: row.suspendedAt ? (row.suspendReason ?? 'suspended') : null,
+  };
+}
 
 /** Ids appear in Redis keys and hash tags: keep them to a plain, bounded alphabet. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
@@ -67,7 +83,7 @@ export class Registry {
     const data = { name, vehicle, carType: input.carType, paymentPreference: input.paymentPreference, rating: input.rating };
     const row = await this.db.driver.upsert({ where: { id: input.id }, create: { id: input.id, ...data }, update: data });
     this.changed('driver', row.id);
-    return row;
+    return profileOf(row);
   }
 
   async upsertRider(input: { id: string; name: string }): Promise<RiderProfile> {
@@ -81,21 +97,25 @@ export class Registry {
   async setDuty(driverId: string, duty: DriverDuty): Promise<DriverProfile> {
     const row = await this.db.driver.update({ where: { id: driverId }, data: { duty } });
     this.changed('driver', driverId);
-    return row;
+    return profileOf(row);
+  }
+
+  /** Suspends (a reason) or reinstates (null) a driver; returns the profile before and after. */
+  async setSuspension(driverId: string, reason: string | null): Promise<{ before: DriverProfile; after: DriverProfile }> {
+    const before = await this.db.driver.findUnique({ where: { id: driverId } });
+    if (!before) throw notFound('driver', driverId);
+    const row = await this.db.driver.update({
+      where: { id: driverId },
+      data: reason ? { suspendedAt: new Date(), suspendReason: reason } : { suspendedAt: null, suspendReason: null },
+    });
+    this.changed('driver', driverId);
+    return { before: profileOf(before), after: profileOf(row) };
   }
 
   async driver(id: string): Promise<DriverProfile | null> {
     return this.cached(this.drivers, id, async () => {
       const row = await this.db.driver.findUnique({ where: { id } });
-      return row && {
-        id: row.id,
-        name: row.name,
-        carType: row.carType,
-        paymentPreference: row.paymentPreference,
-        rating: row.rating,
-        vehicle: row.vehicle,
-        duty: row.duty,
-      };
+      return row && profileOf(row);
     });
   }
 

@@ -43,3 +43,9 @@ export async function readableRide(ctx: GraphQLContext, rideId: string): Promise
   if (!(await ctx.services.access.relation(identity, ride))) throw new DomainError('FORBIDDEN', 'this ride is not yours');
   return ride;
 }
+
+/** An admin change, recorded in the audit log with who, what, before and after. */
+export function audited<T>(ctx: GraphQLContext, action: string, target: string, before: () => Promise<unknown>, change: () => Promise<T>): Promise<T> {
+  const admin = requireRole(ctx, 'admin');
+  return ctx.services.audit.record(admin.id, action, target, before, change);
+}

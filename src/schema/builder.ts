@@ -2,6 +2,7 @@
 // offer.ts) add their types, queries, mutations and subscriptions beside each other.
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
+import RelayPlugin from '@pothos/plugin-relay';
 import { GraphQLError, Kind } from 'graphql';
 import type { Identity } from '../auth.ts';
 import type { Services } from '../app.ts';
@@ -20,10 +21,12 @@ export interface GraphQLContext {
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
   DefaultFieldNullability: false;
-  Scalars: { DateTime: { Input: Date; Output: Date } };
+  Scalars: { DateTime: { Input: Date; Output: Date }; JSON: { Input: unknown; Output: unknown } };
 }>({
   defaultFieldNullability: false,
-  plugins: [ComplexityPlugin],
+  plugins: [ComplexityPlugin, RelayPlugin],
+  // Cursor connections for the admin lists (drivers, rides, audit); no global node ids.
+  relay: { clientMutationId: 'omit', cursorType: 'String', nodeQueryOptions: false, nodesQueryOptions: false },
   complexity: {
     defaultComplexity: 1,
     defaultListMultiplier: 10,
@@ -54,6 +57,12 @@ builder.scalarType('DateTime', {
   serialize: (value) => (value instanceof Date ? value : new Date(value as string)).toISOString(),
   parseValue: parseDateTime,
   parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
+});
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value (audit snapshots).',
+  serialize: (value) => value,
+  parseValue: (value) => value,
 });
 
 builder.queryType({ description: 'Reads.' });

@@ -6,6 +6,7 @@ import './location.ts';
 import './ride.ts';
 import './offer.ts';
 import './pricing.ts';
+import './admin.ts';
 
 export const schema = builder.toSchema();
 

@@ -32,9 +32,29 @@ const RideOfferRevokedRef = builder.objectRef<Revoked>('RideOfferRevoked').imple
   }),
 });
 
+type AccountNotice = Extract<DriverOfferEvent, { kind: 'account' }>;
+const AccountStatusEnum = builder.enumType('AccountStatus', {
+  description: "A driver's standing, as an admin set it.",
+  values: {
+    ACTIVE: { description: 'May go AVAILABLE and be offered rides.' },
+    SUSPENDED: { description: 'Never offered a ride; cannot go AVAILABLE until reinstated.' },
+  },
+});
+const DriverAccountNoticeRef = builder.objectRef<AccountNotice>('DriverAccountNotice').implement({
+  description: 'An admin suspended or reinstated the driver (pushed on the offers feed).',
+  fields: (t) => ({
+    status: t.field({ type: AccountStatusEnum, description: 'The new standing.', resolve: (e) => e.status }),
+    reason: t.exposeString('reason', { nullable: true, description: "The admin's reason (suspensions)." }),
+  }),
+});
+
 const DriverOfferEventUnion = builder.unionType('DriverOfferEvent', {
-  types: [RideOfferRef, RideOfferRevokedRef],
-  resolveType: (e) => ((e as DriverOfferEvent).kind === 'revoked' ? RideOfferRevokedRef : RideOfferRef),
+  description: "What a driver's offers feed pushes.",
+  types: [RideOfferRef, RideOfferRevokedRef, DriverAccountNoticeRef],
+  resolveType: (e) => {
+    const kind = (e as DriverOfferEvent).kind;
+    return kind === 'revoked' ? RideOfferRevokedRef : kind === 'account' ? DriverAccountNoticeRef : RideOfferRef;
+  },
 });
 
 builder.subscriptionField('driverOffers', (t) =>

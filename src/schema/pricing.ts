@@ -4,7 +4,7 @@ import type { Estimate } from '../pricing/estimates.ts';
 import type { Tariff } from '../pricing/fare.ts';
 import type { SurgeReading } from '../pricing/surge.ts';
 import { validatePoint } from '../geo/location-input.ts';
-import { requireRider, requireRole } from './access.ts';
+import { audited, requireRider, requireRole } from './access.ts';
 import { builder } from './builder.ts';
 import { PositionRef } from './location.ts';
 import { CarTypeEnum } from './registry.ts';
@@ -122,10 +122,10 @@ builder.mutationField('setTariff', (t) =>
       carType: t.arg({ type: CarTypeEnum, required: true, description: 'The car type.' }),
       input: t.arg({ type: TariffInput, required: true, description: 'The new amounts.' }),
     },
-    resolve: async (_root, { carType, input }, ctx) => {
-      const admin = requireRole(ctx, 'admin');
-      const { after } = await ctx.services.tariffs.set(carType as CarType, input, admin.id);
-      return after;
-    },
+    resolve: (_root, { carType, input }, ctx) =>
+      audited(ctx, 'setTariff', `tariff:${carType}`, () => ctx.services.tariffs.of(carType as CarType), async () => {
+        const { after } = await ctx.services.tariffs.set(carType as CarType, input, ctx.identity!.id);
+        return after;
+      }),
   }),
 );

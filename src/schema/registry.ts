@@ -2,7 +2,7 @@
 import { DomainError } from '../errors.ts';
 import { CarType, DriverDuty, PaymentPreference } from '../generated/prisma/enums.ts';
 import type { DriverProfile, RiderProfile } from '../registry/registry.ts';
-import { requireRole } from './access.ts';
+import { audited, requireRole } from './access.ts';
 import { builder } from './builder.ts';
 
 export const CarTypeEnum = builder.enumType('CarType', { values: Object.values(CarType) });
@@ -24,6 +24,7 @@ export const DriverRef = builder.objectRef<DriverProfile>('Driver').implement({
     rating: t.exposeFloat('rating'),
     vehicle: t.exposeString('vehicle'),
     status: t.field({ type: DriverStatusEnum, resolve: (d) => d.duty }),
+    suspendReason: t.exposeString('suspendReason', { nullable: true, description: 'Why an admin suspended the driver; null while active.' }),
   }),
 });
 
@@ -75,8 +76,8 @@ builder.mutationField('upsertDriver', (t) =>
     description: 'Admin: register a driver or update their profile.',
     args: { input: t.arg({ type: UpsertDriverInput, required: true }) },
     resolve: (_root, { input }, ctx) => {
-      requireRole(ctx, 'admin');
-      return ctx.services.registry.upsertDriver({ ...input, id: String(input.id) });
+      const id = String(input.id);
+      return audited(ctx, 'upsertDriver', `driver:${id}`, () => ctx.services.registry.driver(id), () => ctx.services.registry.upsertDriver({ ...input, id }));
     },
   }),
 );
@@ -87,8 +88,8 @@ builder.mutationField('upsertRider', (t) =>
     description: 'Admin: register a rider or update their profile.',
     args: { input: t.arg({ type: UpsertRiderInput, required: true }) },
     resolve: (_root, { input }, ctx) => {
-      requireRole(ctx, 'admin');
-      return ctx.services.registry.upsertRider({ ...input, id: String(input.id) });
+      const id = String(input.id);
+      return audited(ctx, 'upsertRider', `rider:${id}`, () => ctx.services.registry.rider(id), () => ctx.services.registry.upsertRider({ ...input, id }));
     },
   }),
 );

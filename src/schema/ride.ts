@@ -8,7 +8,7 @@ import { etaMinutes } from '../pricing/fare.ts';
 import type { RideView } from '../match/ride-view.ts';
 import type { RideUpdateEvent } from '../pubsub.ts';
 import { cleanText } from '../input.ts';
-import { countAgainst, readableRide, requireDriver, requireRider, requireRole } from './access.ts';
+import { audited, countAgainst, readableRide, requireDriver, requireRider } from './access.ts';
 import { builder, type GraphQLContext } from './builder.ts';
 import { PositionRef } from './location.ts';
 import { CarTypeEnum, DriverRef, RiderRef } from './registry.ts';
@@ -203,8 +203,9 @@ builder.mutationField('forceCancelRide', (t) =>
     description: 'Admin: cancel a live ride whatever its state (offers revoked; an assigned driver is told and freed).',
     args: { rideId: t.arg.id({ required: true }), reason: t.arg.string(OPERATOR_REASON) },
     resolve: (_root, { rideId, reason }, ctx) => {
-      const admin = requireRole(ctx, 'admin');
-      return ctx.services.operators.forceCancel(admin.id, String(rideId), cleanText('reason', reason, 200));
+      const id = String(rideId);
+      const why = cleanText('reason', reason, 200);
+      return audited(ctx, 'forceCancelRide', `ride:${id}`, () => ctx.services.queries.ride(id), () => ctx.services.operators.forceCancel(ctx.identity!.id, id, why));
     },
   }),
 );
@@ -215,8 +216,9 @@ builder.mutationField('forceCompleteRide', (t) =>
     description: 'Admin: complete a trip whose driver never did (the driver is freed).',
     args: { rideId: t.arg.id({ required: true }), reason: t.arg.string(OPERATOR_REASON) },
     resolve: (_root, { rideId, reason }, ctx) => {
-      const admin = requireRole(ctx, 'admin');
-      return ctx.services.operators.forceComplete(admin.id, String(rideId), cleanText('reason', reason, 200));
+      const id = String(rideId);
+      const why = cleanText('reason', reason, 200);
+      return audited(ctx, 'forceCompleteRide', `ride:${id}`, () => ctx.services.queries.ride(id), () => ctx.services.operators.forceComplete(ctx.identity!.id, id, why));
     },
   }),
 );

@@ -12,6 +12,7 @@ export const OFFERS = /* GraphQL */ `
       __typename
       ... on RideOffer { round pickupDistanceKm expiresAt ride { id status carType paymentMethod pickup { lat lng } } }
       ... on RideOfferRevoked { rideId reason }
+      ... on DriverAccountNotice { status reason }
     }
   }`;
 export const ACCEPT = /* GraphQL */ `

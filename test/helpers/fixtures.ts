@@ -37,7 +37,7 @@ export async function registerDrivers(services: Services, specs: DriverSpec[]): 
     vehicle: 'Test car',
   }));
   await services.db.driver.createMany({ data: rows });
-  return rows.map((r) => ({ ...r, duty: 'AVAILABLE' as const }));
+  return rows.map((r) => ({ ...r, duty: 'AVAILABLE' as const, suspendReason: null }));
 }
 
 export async function registerRider(services: Services, id: string): Promise<void> {
