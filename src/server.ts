@@ -236,10 +236,10 @@ export async function startServer(services: Services, opts: { host?: string; por
           try {
             document = enveloped.parse(query);
           } catch (err) {
-            return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+            return [withoutHttp(err instanceof GraphQLError ? err : new GraphQLError(String(err)))];
           }
           const errors = enveloped.validate(enveloped.schema, document);
-          if (errors.length > 0) return errors;
+          if (errors.length > 0) return errors.map(withoutHttp);
           if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
             if (state.subscriptions.size >= config.ws.maxSubscriptionsPerSocket) {
               return refuse(`at most ${config.ws.maxSubscriptionsPerSocket} subscriptions per socket`, 'TOO_MANY_SUBSCRIPTIONS');
@@ -292,6 +292,13 @@ export async function startServer(services: Services, opts: { host?: string; por
     })());
 
   return { url: `http://localhost:${port}/graphql`, port, http, close };
+}
+
+/** HTTP status hints (extensions.http) mean nothing on a socket: left out of its error results. */
+function withoutHttp(error: GraphQLError): GraphQLError {
+  if (!error.extensions?.http) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 
 /**

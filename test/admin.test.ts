@@ -101,8 +101,8 @@ describe('suspension', () => {
     await gql(`mutation($id: ID!) { reinstateDriver(driverId: $id) { id suspendReason } }`, { id: p!.id });
     await eventually(() => notices().length === 2);
     expect(notices()).toEqual([
-      { __typename: 'DriverAccountNotice', status: 'SUSPENDED', reason: 'documents expired' },
-      { __typename: 'DriverAccountNotice', status: 'ACTIVE', reason: null },
+      { __typename: 'DriverAccountNotice', status: 'SUSPENDED', detail: 'documents expired' },
+      { __typename: 'DriverAccountNotice', status: 'ACTIVE', detail: null },
     ]);
     expect((await http(stack.httpUrl, 'mutation { setDriverStatus(status: AVAILABLE) { status } }', {}, driverToken)).data?.setDriverStatus.status).toBe('AVAILABLE');
     await driver.report(offset(pickup.lat, pickup.lng, 0.2));

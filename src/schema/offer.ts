@@ -44,7 +44,8 @@ const DriverAccountNoticeRef = builder.objectRef<AccountNotice>('DriverAccountNo
   description: 'An admin suspended or reinstated the driver (pushed on the offers feed).',
   fields: (t) => ({
     status: t.field({ type: AccountStatusEnum, description: 'The new standing.', resolve: (e) => e.status }),
-    reason: t.exposeString('reason', { nullable: true, description: "The admin's reason (suspensions)." }),
+    // Not `reason`: RideOfferRevoked.reason is an enum, and one response key cannot be both.
+    detail: t.exposeString('reason', { nullable: true, description: "The admin's reason (suspensions)." }),
   }),
 });
 

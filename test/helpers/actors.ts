@@ -12,7 +12,7 @@ export const OFFERS = /* GraphQL */ `
       __typename
       ... on RideOffer { round pickupDistanceKm expiresAt ride { id status carType paymentMethod pickup { lat lng } } }
       ... on RideOfferRevoked { rideId reason }
-      ... on DriverAccountNotice { status reason }
+      ... on DriverAccountNotice { status detail }
     }
   }`;
 export const ACCEPT = /* GraphQL */ `
