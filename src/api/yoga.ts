@@ -1,6 +1,7 @@
 // The GraphQL handler (Yoga) and the envelop every operation runs through, on HTTP and on
 // graphql-ws alike: compiled execution, operation limits, the operation budget, typed errors.
 // HTTP-only protections sit here too: CORS from the allowlist, CSRF prevention, no multipart.
+// GraphiQL (outside production) is served from our own assets (graphiql.ts).
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST } from 'graphql';
@@ -13,6 +14,7 @@ import { operationLimitPlugins } from '../limits/operation-limits.ts';
 import type { GraphQLContext } from '../schema/builder.ts';
 import { maskError, toGraphQLError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
+import { graphiqlAssets, renderGraphiQL } from './graphiql.ts';
 import { errorCodes, operationBudget, subscriptionsOverWebSocketOnly } from './plugins.ts';
 
 /** What the transports hand Yoga besides the request. */
@@ -62,9 +64,11 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
       operationBudget(),
       subscriptionsOverWebSocketOnly(),
       useCSRFPrevention({ requestHeaders: CSRF_HEADERS }),
+      config.graphiql && graphiqlAssets(),
     ],
     graphqlEndpoint: '/graphql',
-    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Ridematch' } : false,
+    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Ridematch GraphiQL' } : false,
+    renderGraphiQL,
     landingPage: false,
     multipart: false,
     cors: (request) => {
