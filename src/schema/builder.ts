@@ -56,6 +56,8 @@ builder.scalarType('DateTime', {
   parseLiteral: (ast) => parseDateTime(ast.kind === Kind.STRING ? ast.value : null),
 });
 
-builder.queryType({ description: 'Reads.' });
-builder.mutationType({ description: 'Changes.' });
-builder.subscriptionType({ description: 'Pushed updates (over graphql-ws only).' });
+// Every type, field, argument and enum value carries a description: GraphiQL's Docs pane is
+// where client developers read the API (test/schema-descriptions.test.ts holds everyone to it).
+builder.queryType({ description: 'Reads. Each field says who may call it; the caller is always the one in the token.' });
+builder.mutationType({ description: 'Changes. Each field says who may call it; ids of the caller come from the token, never from arguments.' });
+builder.subscriptionType({ description: 'Pushed updates, over graphql-ws only. Each starts with the current state, then every change.' });
