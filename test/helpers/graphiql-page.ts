@@ -31,7 +31,9 @@ export async function openGraphiQL(page: Page, url: string): Promise<GraphiQL> {
   // Ready once the schema is in: the Docs pane and typeahead need it.
   const introspected = page.waitForResponse((r) => r.request().postData()?.includes('IntrospectionQuery') === true && r.ok());
   await page.goto(url);
-  await introspected;
+  await introspected.catch((err) => {
+    throw new Error(`GraphiQL never asked for the schema: its scripts did not run (${err.message})`);
+  });
   await page.locator('.graphiql-query-editor .monaco-editor').waitFor();
 
   // Select everything in an editor and type over it, key by key.
