@@ -1,5 +1,5 @@
 // GraphiQL as a person uses it. It comes entirely from this server (a page that may reach no other
-// host renders and works), a token pasted into the Headers tab runs queries and subscriptions as
+// host renders and works), a token typed into the Headers tab runs queries and subscriptions as
 // that identity (over HTTP, and over graphql-ws in each operation's extensions.headers), a
 // subscription refused shows why, and the Docs pane shows the schema's descriptions.
 import { createHash } from 'node:crypto';
@@ -65,12 +65,11 @@ describe('GraphiQL is served by this server alone', () => {
 });
 
 describe('GraphiQL in a browser that may reach no other host', () => {
-  const ourOrigin = () => new URL(stack.httpUrl).origin;
-  let open: IsolatedPage | undefined;
-  const isolated = async () => (open = await isolatedPage(browser, [ourOrigin()]));
-  const nothingElseWasAsked = () => {
-    expect(open!.blocked, 'requests to other hosts').toEqual([]);
-    expect(open!.errors.filter((e) => !/status of 401/.test(e)), 'errors in the page').toEqual([]);
+  const isolated = () => isolatedPage(browser, [new URL(stack.httpUrl).origin]);
+  /** Nothing was asked of another host, and the page logged no error (but the 401 a bad token earns). */
+  const expectSelfContained = ({ blocked, errors }: IsolatedPage) => {
+    expect(blocked, 'requests to other hosts').toEqual([]);
+    expect(errors.filter((e) => !/status of 401/.test(e)), 'errors in the page').toEqual([]);
   };
 
   it('a token typed into the Headers tab runs a query and the driverOffers subscription as that driver', async () => {
@@ -81,7 +80,8 @@ describe('GraphiQL in a browser that may reach no other host', () => {
     await report(stack.services, driver!, pickup);
     const token = await stack.token('driver', driver!.id);
 
-    const { page } = await isolated();
+    const tab = await isolated();
+    const { page } = tab;
     const graphiql = await openGraphiQL(page, stack.httpUrl);
     await graphiql.typeHeaders(`{"Authorization":"Bearer ${token}"}`);
 
@@ -110,32 +110,35 @@ describe('GraphiQL in a browser that may reach no other host', () => {
     expect(rideId, JSON.stringify(requested)).toBeTruthy();
     await graphiql.resultShows(['"RideOffer"', rideId]);
     await screenshot(page, 'graphiql-driver-offer');
-    nothingElseWasAsked();
+    expectSelfContained(tab);
   });
 
   it('without a token, a subscription shows why in the result pane (no endless spinner)', async () => {
-    const { page } = await isolated();
+    const tab = await isolated();
+    const { page } = tab;
     const graphiql = await openGraphiQL(page, stack.httpUrl);
     await graphiql.typeQuery('subscription { driverOffers { __typename } }');
     await graphiql.run();
     await graphiql.resultShows(['UNAUTHENTICATED', 'sign in: send Authorization: Bearer <token>']);
     expect(await page.locator('.graphiql-response .graphiql-spinner').count()).toBe(0);
-    nothingElseWasAsked();
+    expectSelfContained(tab);
   });
 
   it('a bad token in the Headers tab fails a subscription with a readable error too', async () => {
-    const { page } = await isolated();
+    const tab = await isolated();
+    const { page } = tab;
     const graphiql = await openGraphiQL(page, stack.httpUrl);
     await graphiql.typeHeaders('{"Authorization":"Bearer not-a-token"}');
     await graphiql.typeQuery('subscription { driverOffers { __typename } }');
     await graphiql.run();
     await graphiql.resultShows(['UNAUTHENTICATED', 'invalid token']);
     expect(await page.locator('.graphiql-response .graphiql-spinner').count()).toBe(0);
-    nothingElseWasAsked();
+    expectSelfContained(tab);
   });
 
   it("the Docs pane shows the schema's descriptions", async () => {
-    const { page } = await isolated();
+    const tab = await isolated();
+    const { page } = tab;
     await openGraphiQL(page, stack.httpUrl);
     await page.getByLabel('Show Documentation Explorer').click();
     const docs = page.locator('.graphiql-doc-explorer');
@@ -145,6 +148,6 @@ describe('GraphiQL in a browser that may reach no other host', () => {
     await docs.getByText('DriverOfferEvent', { exact: true }).first().click();
     await docs.getByText('What a driver hears', { exact: false }).waitFor();
     await screenshot(page, 'graphiql-docs');
-    nothingElseWasAsked();
+    expectSelfContained(tab);
   });
 });

@@ -6,10 +6,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForFeed } from './helpers/actors.ts';
-import { isolatedPage, launchBrowser } from './helpers/browser.ts';
+import { isolatedPage, launchBrowser, type IsolatedPage } from './helpers/browser.ts';
 import { registerDrivers, registerRider } from './helpers/fixtures.ts';
 import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
 
@@ -51,7 +51,7 @@ afterAll(async () => {
 });
 
 /** The app's page: may reach its own origin and the API, nothing else. */
-async function appPage(apiUrl: string): Promise<{ page: Page; blocked: string[]; errors: string[] }> {
+async function appPage(apiUrl: string): Promise<IsolatedPage> {
   const isolated = await isolatedPage(browser, [siteOrigin, new URL(apiUrl).origin]);
   await isolated.page.goto(siteOrigin);
   return isolated;

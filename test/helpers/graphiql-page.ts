@@ -55,7 +55,7 @@ export async function openGraphiQL(page: Page, url: string): Promise<GraphiQL> {
     },
     run: () => page.locator('.graphiql-execute-button').click(),
     result,
-    resultShows: async (texts, timeoutMs = 10_000) => {
+    resultShows: async (texts, timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const shown = await result();
