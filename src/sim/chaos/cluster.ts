@@ -158,12 +158,20 @@ export class Cluster implements Endpoints {
 
   static async start(options: ClusterOptions): Promise<Cluster> {
     const postgres = await PrivatePostgres.create();
-    await postgres.start();
     const databaseUrl = postgres.url('ridematch');
-    await ensureDatabase(databaseUrl);
-    await migrate(databaseUrl);
-    const shards = await startLocalRedis(3);
-    const [bus] = await startLocalRedis(1);
+    let shards: LocalRedis[] = [];
+    let bus: LocalRedis | undefined;
+    try {
+      await postgres.start();
+      await ensureDatabase(databaseUrl);
+      await migrate(databaseUrl);
+      shards = await startLocalRedis(3);
+      [bus] = await startLocalRedis(1);
+    } catch (err) {
+      await Promise.all(shards.map((s) => s.stop()));
+      await postgres.destroy();
+      throw err;
+    }
     const shardSpecs = shards.map((s, i) => ({ name: `s${i + 1}`, url: s.url }));
     const env: Record<string, string> = {
       NODE_ENV: 'test',

@@ -51,8 +51,11 @@ const DOWN_MS: Record<FaultKind, [number, number]> = {
   'postgres-restart': [1_000, 2_500],
 };
 
-/** Enough faults to fill `durationMs` (the caller stops starting new ones when the time is up). */
-export function planFaults(durationMs: number, random: () => number): PlannedFault[] {
+/**
+ * Enough faults to fill `durationMs` (the caller stops starting new ones when the time is up),
+ * of the given kinds (all by default: a narrower mix is for chasing one finding).
+ */
+export function planFaults(durationMs: number, random: () => number, kinds: readonly FaultKind[] = FAULT_KINDS): PlannedFault[] {
   const pick = ([min, max]: [number, number]) => Math.round(min + random() * (max - min));
   const shuffled = <T>(items: readonly T[]) =>
     items
@@ -60,12 +63,15 @@ export function planFaults(durationMs: number, random: () => number): PlannedFau
       .sort((a, b) => a.key - b.key)
       .map((x) => x.item);
   const plan: PlannedFault[] = [];
-  // Each fault takes a few seconds: a generous upper bound on how many fit.
-  const cycles = Math.max(1, Math.ceil(durationMs / 20_000));
-  for (let c = 0; c < cycles; c++) {
-    const kinds = c === 0 ? FAULT_KINDS : FAULT_KINDS.filter((k) => k !== 'postgres-restart');
-    for (const kind of shuffled(kinds)) {
-      plan.push({ kind, shard: Math.floor(random() * 3), downMs: pick(DOWN_MS[kind]), gapMs: pick([1_500, 3_500]) });
+  // A fault takes at least its down time and gap (restarts take longer): plan until those fill the run.
+  let plannedMs = 0;
+  for (let c = 0; plannedMs < durationMs || c === 0; c++) {
+    const cycle = c === 0 ? kinds : kinds.filter((k) => k !== 'postgres-restart');
+    if (cycle.length === 0) break;
+    for (const kind of shuffled(cycle)) {
+      const fault = { kind, shard: Math.floor(random() * 3), downMs: pick(DOWN_MS[kind]), gapMs: pick([1_500, 3_500]) };
+      plan.push(fault);
+      plannedMs += fault.downMs + fault.gapMs;
     }
   }
   return plan;

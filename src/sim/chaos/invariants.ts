@@ -19,7 +19,12 @@ export interface CheckInput {
   observations: Observations;
   /** A ride must have left SEARCHING by requestedAt + this. */
   searchDeadlineMs: number;
+  /** When the load started: times in the examples are seconds after it, as in the fault table. */
+  startedAt: number;
 }
+
+/** A moment as seconds into the run ("t=12.3 s"), to line it up with the faults. */
+type Clock = (at: Date | number | null) => string;
 
 export interface CheckResult {
   invariants: InvariantResult[];
@@ -29,10 +34,12 @@ export interface CheckResult {
   /** The longest time any ride spent searching (request to assignment or end), in seconds. */
   longestSearchS: number;
   /**
-   * Offers made to a driver while Postgres had them on a trip: not an invariant (Redis may think
-   * a driver free until the reconciler's next pass), but each one is a window where it did.
+   * Offers made to a driver while Postgres had them on a trip. Reported, not judged: the design
+   * lets Redis think a driver free until the reconciler's next pass; each case is such a window.
    */
   offersDuringTrips: InvariantResult;
+  /** Drivers offered two rides whose offers were live at the same time (a driver holds one). */
+  overlappingOffers: InvariantResult;
 }
 
 const EXAMPLES = 10;
@@ -73,13 +80,13 @@ async function doubleAssignments(db: pg.Client, observations: Observations): Pro
   return cases;
 }
 
-async function searchingPastDeadline(db: pg.Client, deadlineMs: number): Promise<string[]> {
+async function searchingPastDeadline(db: pg.Client, deadlineMs: number, t: Clock): Promise<string[]> {
   const { rows } = await db.query(
     `SELECT id, "requestedAt", round, "nextCheckAt" FROM "Ride"
       WHERE status = 'SEARCHING' AND "requestedAt" + make_interval(secs => $1) < now() ORDER BY "requestedAt"`,
     [deadlineMs / 1000],
   );
-  return rows.map((r) => `ride ${r.id} requested ${r.requestedAt.toISOString()} still SEARCHING (round ${r.round}, next check ${r.nextCheckAt?.toISOString() ?? 'none'})`);
+  return rows.map((r) => `ride ${r.id} requested at ${t(r.requestedAt)} still SEARCHING (round ${r.round}, next check ${t(r.nextCheckAt)})`);
 }
 
 /** Each driver's dispatch state in Redis (on the shard that owns its record) against Postgres. */
@@ -115,10 +122,10 @@ async function driverRecordMismatches(db: pg.Client, shards: CheckInput['shards'
 }
 
 /** What each rider's subscription delivered last, against the ride's state in Postgres. */
-async function riderStateMismatches(db: pg.Client, observations: Observations): Promise<string[]> {
+async function riderStateMismatches(db: pg.Client, observations: Observations, t: Clock): Promise<string[]> {
   const ids = [...observations.followed.keys()];
-  const { rows } = await db.query<{ id: string; status: string; driverId: string | null; version: number }>(
-    `SELECT id::text, status::text, "driverId", version FROM "Ride" WHERE id = ANY($1::uuid[])`,
+  const { rows } = await db.query<{ id: string; status: string; driverId: string | null; version: number; updatedAt: Date }>(
+    `SELECT id::text, status::text, "driverId", version, "updatedAt" FROM "Ride" WHERE id = ANY($1::uuid[])`,
     [ids],
   );
   const truth = new Map(rows.map((r) => [r.id, r]));
@@ -126,37 +133,48 @@ async function riderStateMismatches(db: pg.Client, observations: Observations): 
   for (const [rideId, riderId] of observations.followed) {
     const row = truth.get(rideId);
     const pushed = observations.lastPushed.get(rideId);
-    const actual = row ? `${row.status}${row.driverId ? ` ${row.driverId}` : ''} v${row.version}` : 'no such ride';
+    const actual = row ? `${row.status}${row.driverId ? ` ${row.driverId}` : ''} v${row.version} since ${t(row.updatedAt)}` : 'no such ride';
     if (!pushed) {
       cases.push(`rider ${riderId}, ride ${rideId}: nothing pushed; Postgres ${actual}`);
     } else if (!row || pushed.status !== row.status || pushed.driverId !== row.driverId) {
-      cases.push(`rider ${riderId}, ride ${rideId}: last pushed ${pushed.status}${pushed.driverId ? ` ${pushed.driverId}` : ''} v${pushed.version}; Postgres ${actual}`);
+      cases.push(`rider ${riderId}, ride ${rideId}: last pushed ${pushed.status}${pushed.driverId ? ` ${pushed.driverId}` : ''} v${pushed.version} at ${t(pushed.at)} via instance ${pushed.instance + 1}; Postgres ${actual}`);
     }
   }
   return cases;
 }
 
-async function offersDuringTrips(db: pg.Client): Promise<string[]> {
+async function offersDuringTrips(db: pg.Client, t: Clock): Promise<string[]> {
   const { rows } = await db.query(`
     SELECT o."driverId", o."rideId" AS offered, o.round, o."sentAt", t.id AS trip, t."assignedAt", t."endedAt"
       FROM "RideOffer" o JOIN "Ride" t ON t."driverId" = o."driverId" AND t.id <> o."rideId"
      WHERE t."assignedAt" IS NOT NULL AND o."sentAt" > t."assignedAt" AND o."sentAt" < coalesce(t."endedAt", 'infinity')
      ORDER BY o."sentAt"`);
-  const iso = (d: Date | null) => d?.toISOString().slice(11, 23) ?? 'open';
   return rows.map(
-    (r) => `driver ${r.driverId} offered ride ${r.offered} (round ${r.round}) at ${iso(r.sentAt)} during trip ${r.trip} (${iso(r.assignedAt)} → ${iso(r.endedAt)})`,
+    (r) => `driver ${r.driverId} offered ride ${r.offered} (round ${r.round}) at ${t(r.sentAt)} during trip ${r.trip} (${t(r.assignedAt)} → ${t(r.endedAt)})`,
   );
 }
 
+async function overlappingOffers(db: pg.Client, t: Clock): Promise<string[]> {
+  // An offer is live from sentAt until it was answered or ended (respondedAt) or expired.
+  const { rows } = await db.query(`
+    WITH o AS (SELECT "driverId", "rideId", "sentAt", least(coalesce("respondedAt", "expiresAt"), "expiresAt") AS "endsAt" FROM "RideOffer")
+    SELECT a."driverId", a."rideId" AS a, b."rideId" AS b, a."sentAt" AS "aSent", a."endsAt" AS "aEnds", b."sentAt" AS "bSent"
+      FROM o a JOIN o b ON a."driverId" = b."driverId" AND a."rideId" <> b."rideId"
+     WHERE b."sentAt" >= a."sentAt" AND b."sentAt" < a."endsAt"
+     ORDER BY b."sentAt"`);
+  return rows.map((r) => `driver ${r.driverId} offered ride ${r.b} at ${t(r.bSent)} while holding the offer of ${r.a} (${t(r.aSent)} → ${t(r.aEnds)})`);
+}
+
 export async function checkInvariants(input: CheckInput): Promise<CheckResult> {
+  const t: Clock = (at) => (at === null ? 'none' : `t=${((Number(at) - input.startedAt) / 1000).toFixed(1)} s`);
   const db = new pg.Client({ connectionString: input.databaseUrl });
   await db.connect();
   try {
     const invariants = [
       result('double assignments', await doubleAssignments(db, input.observations)),
-      result('rides SEARCHING past their deadline', await searchingPastDeadline(db, input.searchDeadlineMs)),
+      result('rides SEARCHING past their deadline', await searchingPastDeadline(db, input.searchDeadlineMs, t)),
       result('driver records disagreeing with Postgres', await driverRecordMismatches(db, input.shards)),
-      result("riders' last pushed state differing from Postgres", await riderStateMismatches(db, input.observations)),
+      result("riders' last pushed state differing from Postgres", await riderStateMismatches(db, input.observations, t)),
     ];
     const byStatus = await db.query<{ status: string; n: number }>(`SELECT status::text, count(*)::int AS n FROM "Ride" GROUP BY 1 ORDER BY 1`);
     const all = await db.query<{ id: string }>(`SELECT id::text FROM "Ride"`);
@@ -168,7 +186,8 @@ export async function checkInvariants(input: CheckInput): Promise<CheckResult> {
       ridesByStatus: Object.fromEntries(byStatus.rows.map((r) => [r.status, r.n])),
       unfollowedRides: all.rows.filter((r) => !input.observations.followed.has(r.id)).length,
       longestSearchS: Math.round((longest.rows[0]?.s ?? 0) * 10) / 10,
-      offersDuringTrips: result('offers to a driver on a trip', await offersDuringTrips(db)),
+      offersDuringTrips: result('offers to a driver on a trip', await offersDuringTrips(db, t)),
+      overlappingOffers: result('drivers holding two live offers at once', await overlappingOffers(db, t)),
     };
   } finally {
     await db.end();

@@ -39,6 +39,9 @@ export interface PushedState {
   status: string;
   version: number;
   driverId: string | null;
+  /** When it arrived (ms since epoch), and from which instance. */
+  at: number;
+  instance: number;
 }
 
 /** What the apps saw, to compare with the truth at the end. */
@@ -202,6 +205,8 @@ class ChaosRider {
           status: update.status,
           version: update.ride.version,
           driverId: update.ride.driver?.id ?? null,
+          at: Date.now(),
+          instance: this.client.instance,
         });
         if (!FINAL.has(update.status)) return;
         stop();

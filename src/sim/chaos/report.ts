@@ -8,6 +8,8 @@ import type { InvariantResult } from './invariants.ts';
 
 export interface ChaosReport {
   date: string;
+  /** Every time in the report is in seconds after this. */
+  loadStartedAt: string;
   passed: boolean;
   settings: {
     minutes: number;
@@ -96,7 +98,8 @@ export function renderMarkdown(r: ChaosReport): string {
     '',
     mdTable(['check', 'value', 'verdict'], summaryRows(r).slice(1)),
     '',
-    `Deadline of a search: ${s.searchDeadline}. Heal bound for driver records: ${s.healBound}.`,
+    `Deadline of a search: ${s.searchDeadline}. Heal bound for driver records: ${s.healBound}. ` +
+      `Times (t=…) are seconds after the load started, ${r.loadStartedAt}.`,
     '',
     ...[...r.invariants, ...r.findings]
       .filter((i) => i.count > 0)

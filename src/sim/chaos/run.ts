@@ -6,7 +6,7 @@ import path from 'node:path';
 import { HOLD_SETTLE_MS } from '../../drivers/driver-records.ts';
 import { CallLog, SLOW_MUTATION_MS, type FailedCall } from './call-log.ts';
 import { CHAOS_JWT_SECRET, CHAOS_KNOBS, Cluster } from './cluster.ts';
-import { FAULT_KINDS, planFaults, runFaults, seededRandom, type InjectedFault } from './faults.ts';
+import { FAULT_KINDS, planFaults, runFaults, seededRandom, type FaultKind, type InjectedFault } from './faults.ts';
 import { checkInvariants } from './invariants.ts';
 import { ChaosLoad } from './load.ts';
 import type { ChaosReport } from './report.ts';
@@ -17,6 +17,8 @@ export interface ChaosOptions {
   drivers: number;
   riders: number;
   seed: number;
+  /** The fault kinds to inject (default: all). */
+  faultKinds?: readonly FaultKind[];
   /** Progress lines. */
   log: (line: string) => void;
 }
@@ -87,7 +89,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await load.start();
     const chaosMs = opts.minutes * 60_000;
     opts.log(`load running: ${opts.drivers} drivers, ${opts.riders} riders; faults for ${opts.minutes} min`);
-    const faults: InjectedFault[] = await runFaults(cluster, planFaults(chaosMs, seededRandom(opts.seed)), {
+    const faults: InjectedFault[] = await runFaults(cluster, planFaults(chaosMs, seededRandom(opts.seed), opts.faultKinds), {
       startedAt,
       warmupMs: WARMUP_MS,
       untilMs: chaosMs,
@@ -110,6 +112,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       shards: cluster.shardSpecs,
       observations: load.observations,
       searchDeadlineMs,
+      startedAt,
     });
     const slow = calls.slowMutations.map((c) => `${c.op} on instance ${c.instance + 1} at ${c.at.toFixed(1)} s took ${c.ms} ms (${c.outcome})`);
     const invariants = [...checked.invariants, { name: `mutations over ${SLOW_MUTATION_MS / 1000} s`, count: slow.length, examples: slow.slice(0, 10) }];
@@ -118,6 +121,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const obs = load.observations;
     return {
       date,
+      loadStartedAt: new Date(startedAt).toISOString(),
       passed: invariants.every((i) => i.count === 0),
       settings: {
         minutes: opts.minutes,
@@ -130,7 +134,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         healBound: `RECONCILE_INTERVAL_MS + report interval + settle time = ${healBoundMs / 1000} s after the last change, inside the ${opts.healSeconds} s heal`,
       },
       invariants,
-      findings: [checked.offersDuringTrips],
+      findings: [checked.offersDuringTrips, checked.overlappingOffers],
       faults: faults.map((f) => ({ ...f, errors: countCodes(calls.failures.filter(during(f))) })),
       errorsOutsideFaults: countCodes(calls.failures.filter((c) => !faults.some((f) => during(f)(c)))),
       faultsByKind: Object.fromEntries(FAULT_KINDS.map((k) => [k, faults.filter((f) => f.kind === k).length])),
