@@ -40,6 +40,8 @@ export interface CheckResult {
   offersDuringTrips: InvariantResult;
   /** Drivers offered two rides whose offers were live at the same time (a driver holds one). */
   overlappingOffers: InvariantResult;
+  /** Assigned drivers who learnt that their trip was cancelled only by failing to complete it. */
+  untoldCancels: InvariantResult;
 }
 
 const EXAMPLES = 10;
@@ -165,6 +167,22 @@ async function overlappingOffers(db: pg.Client, t: Clock): Promise<string[]> {
   return rows.map((r) => `driver ${r.driverId} offered ride ${r.b} at ${t(r.bSent)} while holding the offer of ${r.a} (${t(r.aSent)} → ${t(r.aEnds)})`);
 }
 
+/** A driver may legitimately finish a trip the instant its rider cancels; a second later they must know. */
+const TOLD_WITHIN_MS = 1_000;
+
+async function untoldCancels(db: pg.Client, observations: Observations, t: Clock): Promise<string[]> {
+  const { rows } = await db.query<{ id: string; status: string; endedAt: Date | null }>(
+    `SELECT id::text, status::text, "endedAt" FROM "Ride" WHERE id = ANY($1::uuid[])`,
+    [[...observations.untoldCancels.keys()]],
+  );
+  return rows
+    .filter((r) => r.status === 'CANCELLED' && r.endedAt && observations.untoldCancels.get(r.id)!.at - r.endedAt.getTime() > TOLD_WITHIN_MS)
+    .map((r) => {
+      const { driverId, at } = observations.untoldCancels.get(r.id)!;
+      return `driver ${driverId}: ride ${r.id} cancelled at ${t(r.endedAt)}, found out completing it at ${t(at)}`;
+    });
+}
+
 export async function checkInvariants(input: CheckInput): Promise<CheckResult> {
   const t: Clock = (at) => (at === null ? 'none' : `t=${((Number(at) - input.startedAt) / 1000).toFixed(1)} s`);
   const db = new pg.Client({ connectionString: input.databaseUrl });
@@ -188,6 +206,7 @@ export async function checkInvariants(input: CheckInput): Promise<CheckResult> {
       longestSearchS: Math.round((longest.rows[0]?.s ?? 0) * 10) / 10,
       offersDuringTrips: result('offers to a driver on a trip', await offersDuringTrips(db, t)),
       overlappingOffers: result('drivers holding two live offers at once', await overlappingOffers(db, t)),
+      untoldCancels: result('assigned drivers not told their trip was cancelled', await untoldCancels(db, input.observations, t)),
     };
   } finally {
     await db.end();

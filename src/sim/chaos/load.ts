@@ -10,7 +10,7 @@ import type { PaymentMethod } from '../../sdk/generated/graphql.ts';
 import { between, randomPoint, type BoundingBox } from '../simulation.ts';
 import type { CallLog } from './call-log.ts';
 import type { Endpoints } from './cluster.ts';
-import { FailoverClient } from './failover-client.ts';
+import { errorCode, FailoverClient } from './failover-client.ts';
 
 export interface LoadOptions {
   endpoints: Endpoints;
@@ -56,8 +56,11 @@ export class Observations {
   /** Requests answered ACTIVE_RIDE_EXISTS: the rider follows the live ride it already has. */
   ridesAdopted = 0;
   cancelsSent = 0;
-  /** Offers a driver received while it held a trip (Redis thought it free). */
-  offersWhileOnTrip = 0;
+  /**
+   * Per ride, the driver who tried to complete it and heard INVALID_STATE (the trip had been
+   * cancelled and the driver was not told), and when (ms since epoch).
+   */
+  readonly untoldCancels = new Map<string, { driverId: string; at: number }>();
 }
 
 const FINAL = new Set(['COMPLETED', 'CANCELLED', 'NO_DRIVERS_AVAILABLE']);
@@ -115,7 +118,6 @@ class ChaosDriver {
     const o = this.load.options;
     await sleep(between(o.answerDelayMs));
     if (this.stopped) return;
-    if (this.trips.size > 0) this.load.observations.offersWhileOnTrip += 1;
     if (Math.random() >= o.acceptProbability) {
       await this.client.call('declineRide', (c) => c.declineRide(rideId)).catch(quietly);
       return;
@@ -128,7 +130,9 @@ class ChaosDriver {
     this.trips.add(rideId);
     await sleep(between(o.tripMs));
     if (this.stopped || !this.trips.has(rideId)) return;
-    await this.client.call('completeRide', (c) => c.completeRide(rideId)).catch(quietly);
+    await this.client.call('completeRide', (c) => c.completeRide(rideId)).catch((err) => {
+      if (errorCode(err) === 'INVALID_STATE') this.load.observations.untoldCancels.set(rideId, { driverId: this.id, at: Date.now() });
+    });
     this.trips.delete(rideId);
   }
 

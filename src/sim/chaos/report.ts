@@ -37,7 +37,6 @@ export interface ChaosReport {
     unfollowed: number;
     completedPerSecond: number;
     longestSearchS: number;
-    offersWhileOnTrip: number;
     ridersStillFollowing: boolean;
   };
   operations: OperationSummary[];
@@ -123,7 +122,6 @@ export function renderMarkdown(r: ChaosReport): string {
         ['cancels sent', rides.cancelsSent],
         ['rides no rider learnt about', rides.unfollowed],
         ['longest search (request → assigned or ended)', `${rides.longestSearchS} s`],
-        ['offers received while on a trip', rides.offersWhileOnTrip],
         ['riders still following a ride at the end', rides.ridersStillFollowing ? 'yes' : 'no'],
         ...sorted(rides.byStatus).map(([status, n]) => [status, n]),
       ],
