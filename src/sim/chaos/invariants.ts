@@ -19,6 +19,8 @@ export interface CheckInput {
   observations: Observations;
   /** A ride must have left SEARCHING by requestedAt + this. */
   searchDeadlineMs: number;
+  /** Every round run to its timeout: a ride that gave up sooner found nobody to offer it to. */
+  allRoundsMs: number;
   /** When the load started: times in the examples are seconds after it, as in the fault table. */
   startedAt: number;
 }
@@ -42,6 +44,8 @@ export interface CheckResult {
   overlappingOffers: InvariantResult;
   /** Assigned drivers who learnt that their trip was cancelled only by failing to complete it. */
   untoldCancels: InvariantResult;
+  /** Rides ended NO_DRIVERS_AVAILABLE before their rounds could run out (the fleet is around every pickup). */
+  earlyNoDrivers: InvariantResult;
 }
 
 const EXAMPLES = 10;
@@ -183,6 +187,15 @@ async function untoldCancels(db: pg.Client, observations: Observations, t: Clock
     });
 }
 
+async function earlyNoDrivers(db: pg.Client, allRoundsMs: number, t: Clock): Promise<string[]> {
+  const { rows } = await db.query(
+    `SELECT id, "requestedAt", "endedAt", "endReason" FROM "Ride"
+      WHERE status = 'NO_DRIVERS_AVAILABLE' AND "endedAt" < "requestedAt" + make_interval(secs => $1) ORDER BY "requestedAt"`,
+    [allRoundsMs / 1000],
+  );
+  return rows.map((r) => `ride ${r.id} requested at ${t(r.requestedAt)} ended at ${t(r.endedAt)}: ${r.endReason}`);
+}
+
 export async function checkInvariants(input: CheckInput): Promise<CheckResult> {
   const t: Clock = (at) => (at === null ? 'none' : `t=${((Number(at) - input.startedAt) / 1000).toFixed(1)} s`);
   const db = new pg.Client({ connectionString: input.databaseUrl });
@@ -207,6 +220,7 @@ export async function checkInvariants(input: CheckInput): Promise<CheckResult> {
       offersDuringTrips: result('offers to a driver on a trip', await offersDuringTrips(db, t)),
       overlappingOffers: result('drivers holding two live offers at once', await overlappingOffers(db, t)),
       untoldCancels: result('assigned drivers not told their trip was cancelled', await untoldCancels(db, input.observations, t)),
+      earlyNoDrivers: result('rides ended NO_DRIVERS_AVAILABLE before their rounds ran out', await earlyNoDrivers(db, input.allRoundsMs, t)),
     };
   } finally {
     await db.end();

@@ -112,6 +112,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       shards: cluster.shardSpecs,
       observations: load.observations,
       searchDeadlineMs,
+      allRoundsMs: rounds * roundMs,
       startedAt,
     });
     const slow = calls.slowMutations.map((c) => `${c.op} on instance ${c.instance + 1} at ${c.at.toFixed(1)} s took ${c.ms} ms (${c.outcome})`);
@@ -134,7 +135,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         healBound: `RECONCILE_INTERVAL_MS + report interval + settle time = ${healBoundMs / 1000} s after the last change, inside the ${opts.healSeconds} s heal`,
       },
       invariants,
-      findings: [checked.offersDuringTrips, checked.overlappingOffers, checked.untoldCancels],
+      findings: [checked.offersDuringTrips, checked.overlappingOffers, checked.untoldCancels, checked.earlyNoDrivers],
       faults: faults.map((f) => ({ ...f, errors: countCodes(calls.failures.filter(during(f))) })),
       errorsOutsideFaults: countCodes(calls.failures.filter((c) => !faults.some((f) => during(f)(c)))),
       faultsByKind: Object.fromEntries(FAULT_KINDS.map((k) => [k, faults.filter((f) => f.kind === k).length])),
