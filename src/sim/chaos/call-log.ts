@@ -51,7 +51,7 @@ export class CallLog {
   readonly errorsByOp = new Map<string, number>();
   /** Every failure in order, to tell which fault it fell in. */
   readonly failures: FailedCall[] = [];
-  /** `op code` → the first message seen with it (what a masked error really was, in NODE_ENV=test). */
+  /** `op code` → the first message seen with it (a masked error's cause is in the API logs). */
   readonly messages = new Map<string, string>();
   readonly slowMutations: SlowCall[] = [];
 

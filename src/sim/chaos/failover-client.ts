@@ -35,13 +35,7 @@ export function errorCode(err: unknown): string {
   return 'NETWORK';
 }
 
-/** The error's message; for a masked error, what it masked (servers in NODE_ENV=test tell). */
-function errorMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const original = err instanceof RidematchError ? (err.errors[0]?.extensions?.originalError as { message?: string } | undefined) : undefined;
-  return original?.message ? `${err.message} (${original.message})` : err.message;
-}
-
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const backoffMs = (attempt: number) => Math.min(1_000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
@@ -133,7 +127,7 @@ export class FailoverClient {
         return result;
       } catch (err) {
         const code = errorCode(err);
-        this.log.record(op, performance.now() - started, code, instance, errorMessage(err));
+        this.log.record(op, performance.now() - started, code, instance, messageOf(err));
         if (FINAL_CODES.has(code) || opts.retry === false) throw err;
       } finally {
         this.inFlight -= 1;
@@ -155,7 +149,7 @@ export class FailoverClient {
           next,
           error: (err) => {
             if (mine !== generation || this.stopped || !this.subscriptions.has(subscription)) return;
-            this.log.failure(op, errorCode(err), errorMessage(err));
+            this.log.failure(op, errorCode(err), messageOf(err));
             generation += 1; // this one is over; a second error of it is not another restart
             void sleep(500).then(() => {
               if (this.stopped || !this.subscriptions.has(subscription)) return;

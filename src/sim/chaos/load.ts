@@ -35,7 +35,6 @@ export interface LoadOptions {
 }
 
 export interface PushedState {
-  riderId: string;
   status: string;
   version: number;
   driverId: string | null;
@@ -146,7 +145,8 @@ class ChaosDriver {
 class ChaosRider {
   private rides = 0;
   private readonly watches = new Set<() => void>();
-  private running: Promise<void> | null = null;
+  /** Between a request and the end of its ride. */
+  riding = false;
 
   constructor(
     readonly id: string,
@@ -155,11 +155,13 @@ class ChaosRider {
   ) {}
 
   start(): void {
-    this.running = (async () => {
+    void (async () => {
       while (!this.load.requestsStopped) {
         await sleep(between(this.load.options.riderPauseMs));
         if (this.load.requestsStopped) break;
+        this.riding = true;
         await this.ride().catch(quietly);
+        this.riding = false;
       }
     })();
   }
@@ -205,7 +207,6 @@ class ChaosRider {
     return new Promise((resolve) => {
       const stop = this.client.subscribe('rideUpdates', (c, handler) => c.rideUpdates(rideId, handler), (update: RideUpdate) => {
         this.load.observations.lastPushed.set(rideId, {
-          riderId: this.id,
           status: update.status,
           version: update.ride.version,
           driverId: update.ride.driver?.id ?? null,
@@ -227,11 +228,6 @@ class ChaosRider {
     if (tooLate || this.load.requestsStopped) return;
     this.load.observations.cancelsSent += 1;
     await this.client.call('cancelRide', (c) => c.cancelRide(rideId)).catch(quietly);
-  }
-
-  /** Waits for the ride under way to end (requests must be stopped first). */
-  async finish(): Promise<void> {
-    await this.running;
   }
 
   async stop(): Promise<void> {
@@ -285,10 +281,9 @@ export class ChaosLoad {
     this.requestsStopped = true;
   }
 
-  /** Resolves when every rider's last ride ended (bounded by the caller's patience). */
-  async ridesFinished(timeoutMs: number): Promise<boolean> {
-    const all = Promise.all(this.riders.map((r) => r.finish())).then(() => true);
-    return Promise.race([all, sleep(timeoutMs).then(() => false)]);
+  /** Riders whose last ride has not ended yet (by what they were told). */
+  ridersStillRiding(): number {
+    return this.riders.filter((r) => r.riding).length;
   }
 
   /** Drivers stop: no more reports, answers or trips ended (the state stops moving). */

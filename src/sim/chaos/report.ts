@@ -37,7 +37,8 @@ export interface ChaosReport {
     unfollowed: number;
     completedPerSecond: number;
     longestSearchS: number;
-    ridersStillFollowing: boolean;
+    /** Riders still waiting for their ride to end when the heal period was over. */
+    ridersStillRiding: number;
   };
   operations: OperationSummary[];
   slowMutations: SlowCall[];
@@ -122,7 +123,7 @@ export function renderMarkdown(r: ChaosReport): string {
         ['cancels sent', rides.cancelsSent],
         ['rides no rider learnt about', rides.unfollowed],
         ['longest search (request → assigned or ended)', `${rides.longestSearchS} s`],
-        ['riders still following a ride at the end', rides.ridersStillFollowing ? 'yes' : 'no'],
+        ['riders whose ride had not ended after the heal period', rides.ridersStillRiding],
         ...sorted(rides.byStatus).map(([status, n]) => [status, n]),
       ],
     ),

@@ -100,7 +100,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     opts.log(`healing for ${opts.healSeconds} s (no faults, no new rides)`);
     load.stopRequests();
     await sleep(opts.healSeconds * 1_000);
-    const ridersDone = await load.ridesFinished(0);
+    const ridersStillRiding = load.ridersStillRiding();
     await load.stopDrivers();
     await sleep(1_000); // the last pushes reach the riders
     await load.stopRiders();
@@ -147,7 +147,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         unfollowed: checked.unfollowedRides,
         completedPerSecond: completed / ((healedAt - startedAt) / 1000),
         longestSearchS: checked.longestSearchS,
-        ridersStillFollowing: !ridersDone,
+        ridersStillRiding,
       },
       operations: calls.operations(),
       slowMutations: calls.slowMutations,
