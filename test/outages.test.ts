@@ -1,7 +1,7 @@
 // Issue 10, findings "the event bus blocks callers", "flapping shards", "pool starvation" and
 // "four clocks": faults through real processes (SIGSTOP / SIGKILL of redis-server) and a skewed
 // instance clock (CLOCK_SKEW_MS).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../src/redis/local-servers.ts';
@@ -12,7 +12,7 @@ import { offset, registerDrivers, registerRider, report } from './helpers/fixtur
 import { eventually, http, wsConnect } from './helpers/graphql.ts';
 import { spawnServer } from './helpers/process.ts';
 import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
-import { startTcpGate } from './helpers/tcp-gate.ts';
+import { startTcpGate, type TcpGate } from './helpers/tcp-gate.ts';
 import { createLogger } from '../src/logger.ts';
 import { Events, type DriverOfferEvent } from '../src/pubsub.ts';
 
@@ -155,6 +155,56 @@ describe('what a publisher could not send is caught up everywhere, not only wher
     await stack.bus.start();
     expect(await driver.nextEvent('RideOfferRevoked', 8_000)).toEqual({ __typename: 'RideOfferRevoked', rideId: ride.id, reason: 'CANCELLED' });
     await driver.close();
+  });
+});
+
+describe('Postgres unreachable: every call answers SERVICE_UNAVAILABLE, and works again when it is back', () => {
+  let stack: Stack;
+  let gate: TcpGate;
+  beforeAll(async () => {
+    const pgUrl = new URL(inject('databaseUrl'));
+    gate = await startTcpGate({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
+    const through = new URL(gate.redisUrl);
+    stack = await startStack({
+      databaseRoute: (url) => {
+        const routed = new URL(url);
+        routed.host = through.host;
+        return routed.toString();
+      },
+    });
+  });
+  afterAll(async () => {
+    gate?.open();
+    await stack?.stop();
+    await gate?.close();
+  });
+
+  it('queries and mutations over HTTP and WebSocket get a typed SERVICE_UNAVAILABLE, the socket stays open', async () => {
+    const pickup = { lat: 45.4642, lng: 9.19 };
+    const token = await riderToken(stack);
+    const ride = (await http(stack.httpUrl, REQUEST, input(pickup), token)).data!.requestRide;
+    const ws = wsConnect(stack.wsUrl, token);
+    await ws.connected;
+    const read = 'query Read($id: ID!) { ride(id: $id) { id status } }';
+    gate.shut();
+    try {
+      const answers = [
+        await http(stack.httpUrl, read, { id: ride.id }, token),
+        await http(stack.httpUrl, 'mutation { cancelRide(rideId: "' + ride.id + '") { status } }', {}, token),
+        await ws.request(read, { id: ride.id }),
+      ];
+      for (const answer of answers) expect(answer.errors?.map((e) => e.extensions?.code)).toEqual(['SERVICE_UNAVAILABLE']);
+    } finally {
+      gate.open();
+    }
+    const again = await eventually(async () => {
+      const res = await ws.request(read, { id: ride.id });
+      return res.data?.ride;
+    }, 8_000);
+    // Nothing was cancelled while Postgres was away (the ride may have run out of rounds since).
+    expect(again.id).toBe(ride.id);
+    expect(again.status).not.toBe('CANCELLED');
+    await ws.close();
   });
 });
 

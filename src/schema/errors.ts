@@ -4,6 +4,7 @@
 // logged, so internals never leak.
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import { DomainError } from '../errors.ts';
 import { NoHealthyShardError, ShardTimeoutError } from '../redis/shard-router.ts';
 
@@ -19,6 +20,13 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
         nodes: error.nodes,
         path: error.path,
         extensions: original.extensions,
+      });
+    }
+    if (isDatabaseUnavailable(original)) {
+      return createGraphQLError('the database is unavailable; try again shortly', {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
       });
     }
     if (original instanceof NoHealthyShardError || original instanceof ShardTimeoutError) {

@@ -36,14 +36,21 @@ export interface Stack {
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
-export async function startStack(opts: { shards?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+export interface StackOptions {
+  shards?: number;
+  env?: Record<string, string>;
+  /** The address the instances reach the test's database at (e.g. through a TcpGate). */
+  databaseRoute?: (databaseUrl: string) => string;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const shards = await startLocalRedis(opts.shards ?? 3);
   const [bus] = await startLocalRedis(1);
   const databaseUrl = await cloneDatabase(inject('databaseUrl'), `rm_${process.pid}_${uniqueId('s').replace('-', '_')}`);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: opts.databaseRoute ? opts.databaseRoute(databaseUrl) : databaseUrl,
     REDIS_SHARDS: shards.map((s, i) => `s${i + 1}=${s.url}`).join(' '),
     PUBSUB_REDIS_URL: bus!.url,
     JWT_SECRET: TEST_SECRET,
