@@ -19,7 +19,9 @@ import { RideClaims } from './match/ride-claims.ts';
 import { RideQueries } from './match/ride-queries.ts';
 import { RideRequests } from './match/requests.ts';
 import { RoundScheduler } from './match/rounds.ts';
+import { RideTelemetry } from './match/telemetry.ts';
 import { RideTransitions } from './match/transitions.ts';
+import { Metrics } from './metrics.ts';
 import { Events } from './pubsub.ts';
 import { ShardRouter } from './redis/shard-router.ts';
 import { Registry } from './registry/registry.ts';
@@ -27,6 +29,7 @@ import { Registry } from './registry/registry.ts';
 export interface Services {
   config: Config;
   log: Logger;
+  metrics: Metrics;
   clock: Clock;
   db: Db;
   pool: MeasuredPool;
@@ -53,7 +56,8 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   const shards: ShardSpec[] = config.redisShards ?? [];
   if (shards.length === 0) throw new Error('no Redis shards configured');
   const clock = createClock(config.clockSkewMs);
-  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize);
+  const metrics = new Metrics();
+  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize, (ms) => metrics.poolWaited(ms));
   const router = new ShardRouter(shards, {
     healthIntervalMs: config.shards.healthIntervalMs,
     downAfterMisses: config.shards.downAfterMisses,
@@ -65,6 +69,12 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   await router.start();
   const events = new Events(config.pubsubRedisUrl ?? shards[0]!.url, { publishTimeoutMs: config.busPublishTimeoutMs, log });
   await events.ready();
+  metrics.watch({
+    shards: () => router.status(),
+    openSubscriptions: () => events.openStreams,
+    failedPublishes: () => events.failedPublishes,
+    poolWaiting: () => pool.waits.waiting,
+  });
 
   const registry = new Registry(db);
   const records = new DriverRecords(router, db, {
@@ -83,6 +93,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     claims,
     records,
     notifier: new Notifier(events, records),
+    telemetry: new RideTelemetry(log, metrics),
     policy: config.match,
     driverTtlMs: config.geo.driverTtlMs,
     log,
@@ -100,6 +111,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   return {
     config,
     log,
+    metrics,
     clock,
     db,
     pool,
@@ -116,7 +128,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     queries: new RideQueries(db),
     operators: new OperatorActions(deps),
     access: new RideAccess(db),
-    limits: new RateLimits(router, config.rateLimits),
+    limits: new RateLimits(router, config.rateLimits, (name) => metrics.rateLimited(name)),
     sockets: new SocketSlots(router, config.ws.maxSocketsPerIdentity),
     seams,
   };

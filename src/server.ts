@@ -1,5 +1,6 @@
 // One port: HTTP /graphql (Yoga; GraphiQL outside production), the graphql-ws WebSocket upgrade on
-// /graphql, /health and /ready. Transport-level defences live here: header, body and keep-alive
+// /graphql, /health and /ready; /metrics there too behind METRICS_TOKEN, or on a port of its own
+// (METRICS_PORT). Transport-level defences live here: header, body and keep-alive
 // timeouts, a body size limit, the Origin allowlist for upgrades, sockets per identity,
 // subscriptions per socket, and closing a socket when its token expires. Graceful shutdown: stop
 // accepting, let operations under way finish, close sockets with 1001.
@@ -13,6 +14,7 @@ import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
 import { DomainError } from './errors.ts';
 import { clientAddress } from './http/client-address.ts';
+import { metricsEndpoint } from './http/metrics-endpoint.ts';
 import { originAllowlist } from './http/origins.ts';
 import { MAX_NESTING, nestingDepth } from './limits/nesting.ts';
 import { tooDeeplyNested } from './limits/operation-limits.ts';
@@ -20,6 +22,8 @@ import { tooDeeplyNested } from './limits/operation-limits.ts';
 export interface RunningServer {
   url: string;
   port: number;
+  /** The port of the metrics listener (METRICS_PORT), or null when there is none. */
+  metricsPort: number | null;
   http: Server;
   /** Stop accepting, drain operations under way (up to the grace period), close sockets (1001). */
   close(): Promise<void>;
@@ -109,6 +113,9 @@ export async function startServer(services: Services, opts: { host?: string; por
   const tracker = inFlightTracker();
   const yoga = createGraphQLHandler(services);
   const originAllowed = originAllowlist(config.corsOrigins);
+  const serveMetrics = metricsEndpoint(services.metrics.registry, config.metrics.token);
+  // Without a port of its own, /metrics is public only behind the token (and absent without one).
+  const metricsOnPublicPort = config.metrics.port === null && config.metrics.token !== null;
   let draining = false;
 
   const http = createServer(
@@ -126,6 +133,7 @@ export async function startServer(services: Services, opts: { host?: string; por
         const { ok, body } = await readiness(services);
         return sendJson(res, ok ? 200 : 503, body);
       }
+      if (path === '/metrics' && metricsOnPublicPort) return serveMetrics(req, res);
       const limit = config.http.maxBodyBytes;
       const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
       if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
@@ -144,8 +152,17 @@ export async function startServer(services: Services, opts: { host?: string; por
     },
   );
 
+  const metricsHttp =
+    config.metrics.port === null
+      ? null
+      : createServer((req, res) => {
+          if ((req.url ?? '/').split('?')[0] === '/metrics') return void serveMetrics(req, res);
+          res.writeHead(404).end();
+        });
+
   // Upgrades are ours to judge first: the path, and the Origin of browser pages.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.ws.maxPayloadBytes, perMessageDeflate: false });
+  wss.on('connection', (ws: WebSocket) => ws.once('close', services.metrics.socketOpened()));
   http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     if ((req.url ?? '/').split('?')[0] !== '/graphql') return refuseUpgrade(socket, 404, 'Not Found');
     const origin = req.headers.origin;
@@ -266,8 +283,11 @@ export async function startServer(services: Services, opts: { host?: string; por
     wss,
   );
 
-  await new Promise<void>((resolve) => http.listen(opts.port ?? config.port, opts.host ?? config.host, resolve));
+  const host = opts.host ?? config.host;
+  await new Promise<void>((resolve) => http.listen(opts.port ?? config.port, host, resolve));
   const port = (http.address() as AddressInfo).port;
+  if (metricsHttp) await new Promise<void>((resolve) => metricsHttp.listen(config.metrics.port ?? 0, host, resolve));
+  const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -278,10 +298,12 @@ export async function startServer(services: Services, opts: { host?: string; por
       await wsServer.dispose(); // every socket gets 1001 "Going away"
       http.closeAllConnections();
       await stopped;
+      // Last, so the drain above can still be scraped.
+      if (metricsHttp) await new Promise<void>((resolve) => (metricsHttp.close(() => resolve()), metricsHttp.closeAllConnections()));
       log.info({ port }, 'server stopped');
     })());
 
-  return { url: `http://localhost:${port}/graphql`, port, http, close };
+  return { url: `http://localhost:${port}/graphql`, port, metricsPort, http, close };
 }
 
 /**

@@ -1,5 +1,6 @@
 // The GraphQL handler (Yoga) and the envelop every operation runs through, on HTTP and on
-// graphql-ws alike: compiled execution, operation limits, the operation budget, typed errors.
+// graphql-ws alike: compiled execution, operation limits, the operation budget, typed errors,
+// per-operation metrics.
 // HTTP-only protections sit here too: CORS from the allowlist, CSRF prevention, no multipart.
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
@@ -13,7 +14,7 @@ import { operationLimitPlugins } from '../limits/operation-limits.ts';
 import type { GraphQLContext } from '../schema/builder.ts';
 import { maskError, toGraphQLError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
-import { errorCodes, operationBudget, subscriptionsOverWebSocketOnly } from './plugins.ts';
+import { errorCodes, operationBudget, operationMetrics, subscriptionsOverWebSocketOnly } from './plugins.ts';
 
 /** What the transports hand Yoga besides the request. */
 export interface ServerContext {
@@ -54,6 +55,7 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
     plugins: [
       ...operationLimitPlugins(config.operationLimits, { introspection: config.introspection }),
       errorCodes(),
+      operationMetrics(services.metrics.registry),
       // Compiled execution (graphql-jit): location acks are executed thousands of times a second
       // with the same few documents; compiling them once roughly halves the cost. Not for
       // subscriptions: graphql-jit 0.8 hands a subscribe resolver the raw variables instead of

@@ -126,12 +126,13 @@ export class Assignment {
     const losers = await endLiveOffers(tx, rideId, now);
     await tx.rideHistory.create({ data: { rideId, type: History.ASSIGNED, round: offer!.round, driverId, at: now } });
 
-    const { claims, records, notifier } = this.deps;
+    const { claims, records, notifier, telemetry } = this.deps;
     effects.push(
       () => claims.markTaken(rideId, driverId),
       () => records.assign(driverId, rideId),
       ...losers.map((l) => () => notifier.revoke(l.driverId, rideId, 'TAKEN')),
       () => notifier.rideChanged(assigned),
+      async () => telemetry.assigned(assigned, offer!.round, losers.length),
     );
     return { kind: 'assigned', ride: toRideView(assigned), driverId };
   }
@@ -168,6 +169,7 @@ export class Assignment {
       const updated = await tx.ride.update({ where: { id: rideId }, data: { status: 'COMPLETED', endedAt: now, version: { increment: 1 } } });
       await tx.rideHistory.create({ data: { rideId, type: History.COMPLETED, driverId, at: now } });
       effects.push(() => this.deps.records.release(driverId, rideId), () => this.deps.notifier.rideChanged(updated));
+      effects.push(async () => this.deps.telemetry.ended(updated, 'completed'));
       return toRideView(updated);
     });
   }
@@ -175,7 +177,7 @@ export class Assignment {
   /** Ends one driver's live offer for a ride (declined, or expired because they went away). */
   private async endOffer(driverId: string, rideId: string, as: 'DECLINED' | 'EXPIRED'): Promise<DeclineResult> {
     let roundFinished = false;
-    const { transitions, claims, records, notifier } = this.deps;
+    const { transitions, claims, records, notifier, telemetry } = this.deps;
     const result = await transitions.run(rideId, async (tx, { ride, now }, effects): Promise<DeclineResult> => {
       const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
       // Declining twice gives the same answer twice (a client may resend after a reconnect).
@@ -189,6 +191,7 @@ export class Assignment {
       });
       effects.push(() => claims.withdraw(rideId, [driverId]));
       effects.push(as === 'EXPIRED' ? () => notifier.revoke(driverId, rideId, 'EXPIRED') : () => records.release(driverId, rideId));
+      effects.push(async () => telemetry.offersEnded(rideId, as === 'EXPIRED' ? 'expired' : 'declined', [driverId]));
       if (ride.status === 'SEARCHING' && (await tx.rideOffer.count({ where: { rideId, status: 'OFFERED' } })) === 0) {
         // Everyone in the round said no: the next round starts now, not at the timeout.
         await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: now } });

@@ -12,7 +12,7 @@ export class OperatorActions {
   constructor(private readonly deps: MatchDeps) {}
 
   async forceCancel(operatorId: string, rideId: string, reason: string): Promise<RideView> {
-    const { transitions, notifier, claims } = this.deps;
+    const { transitions, notifier, claims, telemetry } = this.deps;
     return transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (!isLive(ride.status)) throw new DomainError('INVALID_STATE', `ride is already ${ride.status}`);
       const updated = await tx.ride.update({
@@ -24,12 +24,13 @@ export class OperatorActions {
       const told = [...live.map((o) => o.driverId), ...(isTrip(ride.status) && ride.driverId ? [ride.driverId] : [])];
       effects.push(...told.map((driverId) => () => notifier.revoke(driverId, rideId, 'CANCELLED')));
       effects.push(() => claims.close(rideId), () => notifier.rideChanged(updated));
+      effects.push(async () => telemetry.ended(updated, 'cancelled_by_operator', live.length));
       return toRideView(updated);
     });
   }
 
   async forceComplete(operatorId: string, rideId: string, reason: string): Promise<RideView> {
-    const { transitions, notifier, records } = this.deps;
+    const { transitions, notifier, records, telemetry } = this.deps;
     return transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (!isTrip(ride.status) || !ride.driverId) throw new DomainError('INVALID_STATE', `only a ride on its trip can be completed; it is ${ride.status}`);
       const updated = await tx.ride.update({
@@ -39,6 +40,7 @@ export class OperatorActions {
       await tx.rideHistory.create({ data: { rideId, type: History.FORCE_COMPLETED, driverId: ride.driverId, detail: `${operatorId}: ${reason}`, at: now } });
       const driverId = ride.driverId;
       effects.push(() => records.release(driverId, rideId), () => notifier.rideChanged(updated));
+      effects.push(async () => telemetry.ended(updated, 'completed_by_operator'));
       return toRideView(updated);
     });
   }

@@ -41,6 +41,7 @@ export class RideRequests {
 
   /** Creates the ride and sends its first offers before answering (or returns the ride this key made). */
   async request(riderId: string, input: RequestRideInput): Promise<RideView> {
+    const receivedAt = performance.now();
     validatePoint(input.pickup, 'pickup.');
     validatePoint(input.dropoff, 'dropoff.');
     const minRating = input.minDriverRating ?? null;
@@ -65,13 +66,13 @@ export class RideRequests {
       minDriverRating: minRating,
       requestKey,
     };
-    const { picker, claims, notifier, policy, db, log } = this.deps;
+    const { picker, claims, notifier, telemetry, policy, db, log } = this.deps;
     const radiusKm = picker.radiusForRound(1);
     const picked = await picker.pick(ride, radiusKm, new Set()).catch((err) => {
       log.warn({ err, rideId: ride.id }, 'round 1 search failed; the round loop retries');
       return [];
     });
-    if (picked.length === 0) return this.requestWithoutDrivers(ride);
+    if (picked.length === 0) return this.requestWithoutDrivers(ride, receivedAt);
 
     const offers = picked.map((c) => ({ id: randomUUID(), driverId: c.driverId, pickupDistanceKm: c.distanceKm }));
     const driverIds = offers.map((o) => o.driverId);
@@ -93,22 +94,28 @@ export class RideRequests {
     if (claimed.status === 'rejected') await claims.open(ride.id, driverIds, policy.roundTimeoutMs).catch(() => {});
     const { requestedAt, roundEndsAt } = stored.value;
     const view = this.newView(ride, requestedAt, 1);
-    log.info({ rideId: ride.id, riderId, offers: offers.length }, 'ride requested');
+    telemetry.requested(ride);
     await notifier.announceOffers(view, offers.map((o) => ({ ...o, expiresAt: roundEndsAt! })));
+    telemetry.offered(ride.id, 1, driverIds, radiusKm);
+    telemetry.firstOffersOut(receivedAt);
     return view;
   }
 
   /** No driver for round 1: store the ride and let the round loop widen the search (or end it). */
-  private async requestWithoutDrivers(ride: NewRide): Promise<RideView> {
+  private async requestWithoutDrivers(ride: NewRide, receivedAt: number): Promise<RideView> {
     try {
       await insertRideWithoutRound(this.deps.db, ride, FIRST_ROUND_GRACE_MS);
     } catch (err) {
       if (isUniqueViolation(err)) return this.resolveConflict(ride.riderId, ride.requestKey);
       throw err;
     }
-    this.deps.log.info({ rideId: ride.id, riderId: ride.riderId, offers: 0 }, 'ride requested');
+    this.deps.telemetry.requested(ride);
     // If this fails (or the process dies), the pollers take over after the grace period.
-    await this.rounds.advance(ride.id, { force: true }).catch((err) => this.deps.log.error({ err, rideId: ride.id }, 'round loop failed'));
+    const offered = await this.rounds.advance(ride.id, { force: true }).catch((err) => {
+      this.deps.log.error({ err, rideId: ride.id }, 'round loop failed');
+      return false;
+    });
+    if (offered) this.deps.telemetry.firstOffersOut(receivedAt);
     return toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: ride.id } }));
   }
 
@@ -154,7 +161,7 @@ export class RideRequests {
   }
 
   async cancel(riderId: string, rideId: string): Promise<RideView> {
-    const { transitions, notifier, claims } = this.deps;
+    const { transitions, notifier, claims, telemetry } = this.deps;
     return transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (ride.riderId !== riderId) throw new DomainError('FORBIDDEN', 'only the rider who requested a ride can cancel it');
       if (ride.status === 'CANCELLED') return toRideView(ride);
@@ -163,8 +170,10 @@ export class RideRequests {
         where: { id: rideId },
         data: { status: 'CANCELLED', endedAt: now, nextCheckAt: null, endReason: 'cancelled by rider', version: { increment: 1 } },
       });
+      let revoked = 0;
       if (ride.status === 'SEARCHING') {
         const live = await endLiveOffers(tx, rideId, now);
+        revoked = live.length;
         await tx.rideHistory.create({ data: { rideId, type: History.CANCELLED, round: ride.round, at: now } });
         effects.push(...live.map((o) => () => notifier.revoke(o.driverId, rideId, 'CANCELLED')));
       } else {
@@ -173,6 +182,7 @@ export class RideRequests {
         effects.push(() => notifier.revoke(ride.driverId!, rideId, 'CANCELLED'));
       }
       effects.push(() => claims.close(rideId), () => notifier.rideChanged(updated));
+      effects.push(async () => telemetry.ended(updated, 'cancelled_by_rider', revoked));
       return toRideView(updated);
     });
   }

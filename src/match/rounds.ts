@@ -35,12 +35,15 @@ export class RoundScheduler {
     private readonly maxParallel: number,
   ) {}
 
-  /** Looks at one SEARCHING ride if it is due (or `force`): expires what is over, starts the next round. */
-  advance(rideId: string, opts: { force?: boolean } = {}): Promise<void> {
+  /**
+   * Looks at one SEARCHING ride if it is due (or `force`): expires what is over, starts the next
+   * round. True when a round's offers were announced.
+   */
+  advance(rideId: string, opts: { force?: boolean } = {}): Promise<boolean> {
     return this.track(this.check(rideId, opts));
   }
 
-  private async check(rideId: string, opts: { force?: boolean }): Promise<void> {
+  private async check(rideId: string, opts: { force?: boolean }): Promise<boolean> {
     const { db, records, transitions, driverTtlMs, policy } = this.deps;
     // Who of the live offers' drivers fell silent: asked of Redis before the transaction.
     const live = await db.rideOffer.findMany({ where: { rideId, status: 'OFFERED' }, select: { driverId: true } });
@@ -66,11 +69,11 @@ export class RoundScheduler {
       await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: new Date(now.getTime() + SEARCH_LEASE_MS) } });
       return { ride, everOffered: offers.length > 0, exclude: new Set(offers.map((o) => o.driverId)) };
     });
-    if (plan) await this.startNextRound(plan);
+    return plan ? this.startNextRound(plan) : false;
   }
 
-  private async startNextRound(plan: SearchPlan): Promise<void> {
-    const { picker, transitions, policy, claims, notifier } = this.deps;
+  private async startNextRound(plan: SearchPlan): Promise<boolean> {
+    const { picker, transitions, policy, claims, notifier, telemetry } = this.deps;
     const empty: Array<{ round: number; radiusKm: number }> = [];
     let round = plan.ride.round;
     let radiusKm = 0;
@@ -118,6 +121,7 @@ export class RoundScheduler {
           // the claim record cannot be written (an accept then asks Postgres alone).
           await claims.open(ride.id, offers.map((o) => o.driverId), policy.roundTimeoutMs).catch(() => {});
           await notifier.announceOffers(toRideView(updated), offers);
+          telemetry.offered(ride.id, round, offers.map((o) => o.driverId), radiusKm);
           await notifier.rideChanged(updated);
         });
         return true;
@@ -127,6 +131,7 @@ export class RoundScheduler {
         throw err;
       });
     if (!stored) await picker.release(plan.ride.id, picked);
+    return stored && picked.length > 0;
   }
 
   private async endWithoutDriver(tx: Tx, ride: Ride, now: Date, everOffered: boolean, radiusKm: number, effects: Effect[]): Promise<void> {
@@ -137,6 +142,7 @@ export class RoundScheduler {
     });
     await tx.rideHistory.create({ data: { rideId: ride.id, type: History.NO_DRIVERS_AVAILABLE, round: ride.round, detail: reason, at: now } });
     effects.push(() => this.deps.claims.close(ride.id), () => this.deps.notifier.rideChanged(ended));
+    effects.push(async () => this.deps.telemetry.ended(ended, 'no_drivers_available'));
   }
 
   private async expireOffers(tx: Tx, rideId: string, offers: RideOffer[], now: Date, effects: Effect[]): Promise<void> {
@@ -147,6 +153,7 @@ export class RoundScheduler {
     });
     effects.push(() => this.deps.claims.withdraw(rideId, offers.map((o) => o.driverId)));
     effects.push(...offers.map((o) => () => this.deps.notifier.revoke(o.driverId, rideId, 'EXPIRED')));
+    effects.push(async () => this.deps.telemetry.offersEnded(rideId, 'expired', offers.map((o) => o.driverId)));
   }
 
   private nextCheck(roundEndsAt: Date, now: Date): Date {

@@ -46,7 +46,8 @@ builder.mutationField('updateDriverLocation', (t) =>
     args: { input: t.arg({ type: LocationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.locations.report(driver, input);
+      const { locations, metrics } = ctx.services;
+      return metrics.timeLocationUpdate(() => locations.report(driver, input));
     },
   }),
 );

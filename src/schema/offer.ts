@@ -104,7 +104,8 @@ builder.mutationField('acceptRide', (t) =>
     args: { rideId: t.arg.id({ required: true }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.assignment.accept(driver.id, String(rideId));
+      const { assignment, metrics } = ctx.services;
+      return metrics.timeAccept(() => assignment.accept(driver.id, String(rideId)));
     },
   }),
 );
