@@ -6,18 +6,21 @@
 // accepting, let operations under way finish, close sockets with 1001.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createGraphQLHandler, httpIdentity } from './api/yoga.ts';
+import { createGraphQLHandler, httpIdentity, type ServerContext } from './api/yoga.ts';
 import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
 import { DomainError } from './errors.ts';
 import { clientAddress } from './http/client-address.ts';
 import { metricsEndpoint } from './http/metrics-endpoint.ts';
+import { requestIdFrom } from './http/request-id.ts';
 import { originAllowlist } from './http/origins.ts';
 import { MAX_NESTING, nestingDepth } from './limits/nesting.ts';
 import { tooDeeplyNested } from './limits/operation-limits.ts';
+import { withLogContext, type LogContext } from './logger.ts';
 
 export interface RunningServer {
   url: string;
@@ -101,6 +104,8 @@ interface SocketState {
   socket: WebSocket;
   request?: IncomingMessage;
   clientAddress: string;
+  /** The upgrade request's id: on the log lines of every operation of the socket. */
+  socketId: string;
   identity: Identity | null;
   slot: string | null;
   inFlight: Map<string, () => void>;
@@ -118,6 +123,32 @@ export async function startServer(services: Services, opts: { host?: string; por
   const metricsOnPublicPort = config.metrics.port === null && config.metrics.token !== null;
   let draining = false;
 
+  // /health, /ready, /metrics (without a port of its own), and GraphQL.
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/ready') {
+      const { ok, body } = await readiness(services);
+      return sendJson(res, ok ? 200 : 503, body);
+    }
+    if (path === '/metrics' && metricsOnPublicPort) return serveMetrics(req, res);
+    const limit = config.http.maxBodyBytes;
+    const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
+    if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
+    // A body without a declared length (chunked) is counted as it arrives.
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit && !res.headersSent) {
+        tooLarge();
+        req.destroy();
+      }
+    });
+    if (draining) res.setHeader('connection', 'close');
+    res.once('close', tracker.begin());
+    await yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy) });
+  }
+
   const http = createServer(
     {
       headersTimeout: config.http.headersTimeoutMs,
@@ -126,29 +157,12 @@ export async function startServer(services: Services, opts: { host?: string; por
       // Timeouts are enforced when connections are checked: often, so slow clients go in time.
       connectionsCheckingInterval: 1_000,
     },
-    async (req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-      if (path === '/ready') {
-        const { ok, body } = await readiness(services);
-        return sendJson(res, ok ? 200 : 503, body);
-      }
-      if (path === '/metrics' && metricsOnPublicPort) return serveMetrics(req, res);
-      const limit = config.http.maxBodyBytes;
-      const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
-      if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
-      // A body without a declared length (chunked) is counted as it arrives.
-      let received = 0;
-      req.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > limit && !res.headersSent) {
-          tooLarge();
-          req.destroy();
-        }
-      });
-      if (draining) res.setHeader('connection', 'close');
-      res.once('close', tracker.begin());
-      return yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy) });
+    // Every request gets an id (the caller's x-request-id if it sent one), on its log lines and
+    // in the response.
+    (req, res) => {
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      res.setHeader('x-request-id', requestId);
+      return withLogContext({ requestId, transport: 'http' }, () => handleHttp(req, res));
     },
   );
 
@@ -189,6 +203,7 @@ export async function startServer(services: Services, opts: { host?: string; por
     state.expiry.unref();
   };
   const stateOf = (extra: Record<string, unknown>) => extra as unknown as SocketState;
+  const logContextOf = (args: ExecutionArgs) => (args.contextValue as ServerContext).logContext!;
   const refuse = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
   type Roots = { execute: (a: ExecutionArgs) => unknown; subscribe: (a: ExecutionArgs) => unknown };
 
@@ -201,6 +216,7 @@ export async function startServer(services: Services, opts: { host?: string; por
         const state = stateOf(ctx.extra);
         const request = state.request!;
         state.clientAddress = clientAddress(request, config.trustProxy);
+        state.socketId = requestIdFrom(request.headers['x-request-id']);
         state.inFlight = new Map();
         state.subscriptions = new Set();
         // graphql-ws keeps the upgrade request for the socket's whole life; we only needed the
@@ -235,39 +251,43 @@ export async function startServer(services: Services, opts: { host?: string; por
       onSubscribe: async (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
         if (draining) return refuse('server is shutting down; reconnect', 'SERVICE_UNAVAILABLE');
-        try {
-          const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
-          const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const });
-          if (nestingDepth(payload.query) > MAX_NESTING) return [tooDeeplyNested()];
-          let document;
+        // Each operation is a request of its own for the logs; execute/subscribe below run in it.
+        const logContext: LogContext = { requestId: randomUUID(), transport: 'ws', socketId: state.socketId };
+        return withLogContext(logContext, async () => {
           try {
-            document = enveloped.parse(payload.query);
-          } catch (err) {
-            return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
-          }
-          const errors = enveloped.validate(enveloped.schema, document);
-          if (errors.length > 0) return errors;
-          if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
-            if (state.subscriptions.size >= config.ws.maxSubscriptionsPerSocket) {
-              return refuse(`at most ${config.ws.maxSubscriptionsPerSocket} subscriptions per socket`, 'TOO_MANY_SUBSCRIPTIONS');
+            const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
+            const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const, logContext });
+            if (nestingDepth(payload.query) > MAX_NESTING) return [tooDeeplyNested()];
+            let document;
+            try {
+              document = enveloped.parse(payload.query);
+            } catch (err) {
+              return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
             }
-            state.subscriptions.add(id);
-          } else {
-            state.inFlight.set(id, tracker.begin());
+            const errors = enveloped.validate(enveloped.schema, document);
+            if (errors.length > 0) return errors;
+            if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+              if (state.subscriptions.size >= config.ws.maxSubscriptionsPerSocket) {
+                return refuse(`at most ${config.ws.maxSubscriptionsPerSocket} subscriptions per socket`, 'TOO_MANY_SUBSCRIPTIONS');
+              }
+              state.subscriptions.add(id);
+            } else {
+              state.inFlight.set(id, tracker.begin());
+            }
+            return {
+              schema: enveloped.schema,
+              operationName: payload.operationName,
+              document,
+              variableValues: payload.variables,
+              contextValue: await enveloped.contextFactory(),
+              rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies Roots,
+            };
+          } catch (err) {
+            if (err instanceof GraphQLError) return [err];
+            log.error({ err }, 'subscribe failed');
+            return refuse('Unexpected error.', 'INTERNAL_SERVER_ERROR');
           }
-          return {
-            schema: enveloped.schema,
-            operationName: payload.operationName,
-            document,
-            variableValues: payload.variables,
-            contextValue: await enveloped.contextFactory(),
-            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies Roots,
-          };
-        } catch (err) {
-          if (err instanceof GraphQLError) return [err];
-          log.error({ err }, 'subscribe failed');
-          return refuse('Unexpected error.', 'INTERNAL_SERVER_ERROR');
-        }
+        });
       },
       onComplete: (ctx, id) => endOperation(stateOf(ctx.extra), id),
       onError: (ctx, id) => endOperation(stateOf(ctx.extra), id),
@@ -277,8 +297,8 @@ export async function startServer(services: Services, opts: { host?: string; por
         clearTimeout(state.expiry);
         if (state.slot) void services.sockets.give(state.slot);
       },
-      execute: (args) => (args.rootValue as Roots).execute(args) as never,
-      subscribe: (args) => (args.rootValue as Roots).subscribe(args) as never,
+      execute: (args) => withLogContext(logContextOf(args), () => (args.rootValue as Roots).execute(args)) as never,
+      subscribe: (args) => withLogContext(logContextOf(args), () => (args.rootValue as Roots).subscribe(args)) as never,
     },
     wss,
   );

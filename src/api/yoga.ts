@@ -10,6 +10,7 @@ import type { Services } from '../app.ts';
 import { identityFromAuthorization, type Identity } from '../auth.ts';
 import { DomainError } from '../errors.ts';
 import { originAllowlist } from '../http/origins.ts';
+import { currentLogContext, type LogContext } from '../logger.ts';
 import { operationLimitPlugins } from '../limits/operation-limits.ts';
 import type { GraphQLContext } from '../schema/builder.ts';
 import { maskError, toGraphQLError } from '../schema/errors.ts';
@@ -22,6 +23,8 @@ export interface ServerContext {
   /** Set by the graphql-ws path: the socket's identity (HTTP reads the Authorization header). */
   identity?: Identity | null;
   transport?: 'ws';
+  /** Set by the graphql-ws path: the operation's log context (HTTP runs in the request's). */
+  logContext?: LogContext;
 }
 
 export type GraphQLHandler = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -76,13 +79,13 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
     },
     maskedErrors: { maskError },
     logging: config.logLevel === 'silent' ? false : 'warn',
-    context: async (initial) => ({
+    context: async (initial) => {
       // WS operations arrive with the identity from the socket; HTTP ones carry a header.
-      identity:
-        initial.identity !== undefined ? initial.identity : await httpIdentity(services, initial.request.headers.get('authorization'), initial.clientAddress),
-      clientAddress: initial.clientAddress,
-      transport: initial.transport ?? 'http',
-      services,
-    }),
+      const identity =
+        initial.identity !== undefined ? initial.identity : await httpIdentity(services, initial.request.headers.get('authorization'), initial.clientAddress);
+      const logContext = currentLogContext();
+      if (identity && logContext) Object.assign(logContext, { role: identity.role, callerId: identity.id });
+      return { identity, clientAddress: initial.clientAddress, transport: initial.transport ?? 'http', services };
+    },
   });
 }

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { signToken, type Role } from '../../src/auth.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type LogDestination } from '../../src/logger.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/redis/local-servers.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { cloneDatabase, dropDatabase } from '../../src/db/admin.ts';
@@ -36,7 +36,8 @@ export interface Stack {
 
 export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
-export async function startStack(opts: { shards?: number; env?: Record<string, string> } = {}): Promise<Stack> {
+/** `logTo`: every instance's log lines go there (set LOG_LEVEL in `env` to see them). */
+export async function startStack(opts: { shards?: number; env?: Record<string, string>; logTo?: LogDestination } = {}): Promise<Stack> {
   const shards = await startLocalRedis(opts.shards ?? 3);
   const [bus] = await startLocalRedis(1);
   const databaseUrl = await cloneDatabase(inject('databaseUrl'), `rm_${process.pid}_${uniqueId('s').replace('-', '_')}`);
@@ -66,7 +67,7 @@ export async function startStack(opts: { shards?: number; env?: Record<string, s
   const instances: Instance[] = [];
   const startInstance = async (extraEnv: Record<string, string> = {}): Promise<Instance> => {
     const config = loadConfig({ ...env, ...extraEnv });
-    const services = await createServices(config, createLogger(config.logLevel));
+    const services = await createServices(config, createLogger(config.logLevel, { destination: opts.logTo }));
     const server = await startServer(services, { port: 0, host: '127.0.0.1' });
     const instance: Instance = {
       services,
