@@ -93,7 +93,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     claims,
     records,
     notifier: new Notifier(events, records),
-    telemetry: new RideTelemetry(log, metrics),
+    telemetry: new RideTelemetry(metrics),
     policy: config.match,
     driverTtlMs: config.geo.driverTtlMs,
     log,

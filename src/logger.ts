@@ -3,39 +3,16 @@
 // tokens and JWTs are scrubbed from messages and fields, and fields named like secrets are
 // redacted, whatever code logged them.
 //
-// A line written while a request is served carries that request's context (its id, the caller)
-// through AsyncLocalStorage, so domain code logs with the service's one logger and never passes
-// request details around; the same works for an HTTP request and a graphql-ws operation.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// Lines about a request come from a child logger carrying the request's id and caller
+// (schema/request-log.ts), which resolvers hand to the domain methods they call. Not
+// AsyncLocalStorage: on Node 20 it hooks every promise of the process, and measured on location
+// updates that cost about a quarter more server CPU per update.
 import { createRequire } from 'node:module';
 import { pino, type Logger as PinoLogger } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type Logger = PinoLogger;
 export type LogDestination = pino.DestinationStream;
-
-/** The request a log line was written for. */
-export interface LogContext {
-  requestId: string;
-  transport: 'http' | 'ws';
-  /** graphql-ws: the socket's id (its upgrade request's id), shared by its operations. */
-  socketId?: string;
-  role?: string;
-  callerId?: string;
-}
-
-// Process-wide like the async flows it follows; each request runs in a context of its own.
-const requestContext = new AsyncLocalStorage<LogContext>();
-
-/** Runs `fn` so that every line logged within it (after awaits too) carries `context`. */
-export function withLogContext<T>(context: LogContext, fn: () => T): T {
-  return requestContext.run(context, fn);
-}
-
-/** The context of the request being served (to add the caller once the token is read). */
-export function currentLogContext(): LogContext | undefined {
-  return requestContext.getStore();
-}
 
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[redacted]@'], // scheme://user:password@host
@@ -72,8 +49,6 @@ export function createLogger(level: LogLevel = 'info', opts: { pretty?: boolean;
   const options: pino.LoggerOptions = {
     level,
     base: { service: 'ridematch' },
-    // A copy: pino merges the line's own fields into what the mixin returns.
-    mixin: () => ({ ...requestContext.getStore() }),
     redact: { paths: [...REDACTED_KEYS, ...REDACTED_KEYS.map((k) => `*.${k}`)], censor: '[redacted]' },
     formatters: { log: (object) => scrubDeep(object) as Record<string, unknown> },
     hooks: {

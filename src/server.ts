@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createGraphQLHandler, httpIdentity, type ServerContext } from './api/yoga.ts';
+import { createGraphQLHandler, httpIdentity } from './api/yoga.ts';
 import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
 import { DomainError } from './errors.ts';
@@ -20,7 +20,6 @@ import { requestIdFrom } from './http/request-id.ts';
 import { originAllowlist } from './http/origins.ts';
 import { MAX_NESTING, nestingDepth } from './limits/nesting.ts';
 import { tooDeeplyNested } from './limits/operation-limits.ts';
-import { withLogContext, type LogContext } from './logger.ts';
 
 export interface RunningServer {
   url: string;
@@ -104,7 +103,7 @@ interface SocketState {
   socket: WebSocket;
   request?: IncomingMessage;
   clientAddress: string;
-  /** The upgrade request's id: on the log lines of every operation of the socket. */
+  /** The upgrade request's id, on the log lines of every operation of the socket. */
   socketId: string;
   identity: Identity | null;
   slot: string | null;
@@ -124,7 +123,7 @@ export async function startServer(services: Services, opts: { host?: string; por
   let draining = false;
 
   // /health, /ready, /metrics (without a port of its own), and GraphQL.
-  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handleHttp(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (path === '/ready') {
@@ -146,7 +145,7 @@ export async function startServer(services: Services, opts: { host?: string; por
     });
     if (draining) res.setHeader('connection', 'close');
     res.once('close', tracker.begin());
-    await yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy) });
+    await yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy), requestId });
   }
 
   const http = createServer(
@@ -162,7 +161,7 @@ export async function startServer(services: Services, opts: { host?: string; por
     (req, res) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
       res.setHeader('x-request-id', requestId);
-      return withLogContext({ requestId, transport: 'http' }, () => handleHttp(req, res));
+      return handleHttp(req, res, requestId);
     },
   );
 
@@ -203,7 +202,6 @@ export async function startServer(services: Services, opts: { host?: string; por
     state.expiry.unref();
   };
   const stateOf = (extra: Record<string, unknown>) => extra as unknown as SocketState;
-  const logContextOf = (args: ExecutionArgs) => (args.contextValue as ServerContext).logContext!;
   const refuse = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
   type Roots = { execute: (a: ExecutionArgs) => unknown; subscribe: (a: ExecutionArgs) => unknown };
 
@@ -251,43 +249,41 @@ export async function startServer(services: Services, opts: { host?: string; por
       onSubscribe: async (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
         if (draining) return refuse('server is shutting down; reconnect', 'SERVICE_UNAVAILABLE');
-        // Each operation is a request of its own for the logs; execute/subscribe below run in it.
-        const logContext: LogContext = { requestId: randomUUID(), transport: 'ws', socketId: state.socketId };
-        return withLogContext(logContext, async () => {
+        // Each operation is a request of its own for the logs, within its socket.
+        const requestId = randomUUID();
+        try {
+          const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
+          const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const, requestId, socketId: state.socketId });
+          if (nestingDepth(payload.query) > MAX_NESTING) return [tooDeeplyNested()];
+          let document;
           try {
-            const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
-            const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const, logContext });
-            if (nestingDepth(payload.query) > MAX_NESTING) return [tooDeeplyNested()];
-            let document;
-            try {
-              document = enveloped.parse(payload.query);
-            } catch (err) {
-              return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
-            }
-            const errors = enveloped.validate(enveloped.schema, document);
-            if (errors.length > 0) return errors;
-            if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
-              if (state.subscriptions.size >= config.ws.maxSubscriptionsPerSocket) {
-                return refuse(`at most ${config.ws.maxSubscriptionsPerSocket} subscriptions per socket`, 'TOO_MANY_SUBSCRIPTIONS');
-              }
-              state.subscriptions.add(id);
-            } else {
-              state.inFlight.set(id, tracker.begin());
-            }
-            return {
-              schema: enveloped.schema,
-              operationName: payload.operationName,
-              document,
-              variableValues: payload.variables,
-              contextValue: await enveloped.contextFactory(),
-              rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies Roots,
-            };
+            document = enveloped.parse(payload.query);
           } catch (err) {
-            if (err instanceof GraphQLError) return [err];
-            log.error({ err }, 'subscribe failed');
-            return refuse('Unexpected error.', 'INTERNAL_SERVER_ERROR');
+            return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
           }
-        });
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length > 0) return errors;
+          if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+            if (state.subscriptions.size >= config.ws.maxSubscriptionsPerSocket) {
+              return refuse(`at most ${config.ws.maxSubscriptionsPerSocket} subscriptions per socket`, 'TOO_MANY_SUBSCRIPTIONS');
+            }
+            state.subscriptions.add(id);
+          } else {
+            state.inFlight.set(id, tracker.begin());
+          }
+          return {
+            schema: enveloped.schema,
+            operationName: payload.operationName,
+            document,
+            variableValues: payload.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies Roots,
+          };
+        } catch (err) {
+          if (err instanceof GraphQLError) return [err];
+          log.error({ err, requestId, socketId: state.socketId }, 'subscribe failed');
+          return refuse('Unexpected error.', 'INTERNAL_SERVER_ERROR');
+        }
       },
       onComplete: (ctx, id) => endOperation(stateOf(ctx.extra), id),
       onError: (ctx, id) => endOperation(stateOf(ctx.extra), id),
@@ -297,8 +293,8 @@ export async function startServer(services: Services, opts: { host?: string; por
         clearTimeout(state.expiry);
         if (state.slot) void services.sockets.give(state.slot);
       },
-      execute: (args) => withLogContext(logContextOf(args), () => (args.rootValue as Roots).execute(args)) as never,
-      subscribe: (args) => withLogContext(logContextOf(args), () => (args.rootValue as Roots).subscribe(args)) as never,
+      execute: (args) => (args.rootValue as Roots).execute(args) as never,
+      subscribe: (args) => (args.rootValue as Roots).subscribe(args) as never,
     },
     wss,
   );

@@ -10,7 +10,6 @@ import type { Services } from '../app.ts';
 import { identityFromAuthorization, type Identity } from '../auth.ts';
 import { DomainError } from '../errors.ts';
 import { originAllowlist } from '../http/origins.ts';
-import { currentLogContext, type LogContext } from '../logger.ts';
 import { operationLimitPlugins } from '../limits/operation-limits.ts';
 import type { GraphQLContext } from '../schema/builder.ts';
 import { maskError, toGraphQLError } from '../schema/errors.ts';
@@ -23,8 +22,10 @@ export interface ServerContext {
   /** Set by the graphql-ws path: the socket's identity (HTTP reads the Authorization header). */
   identity?: Identity | null;
   transport?: 'ws';
-  /** Set by the graphql-ws path: the operation's log context (HTTP runs in the request's). */
-  logContext?: LogContext;
+  /** The HTTP request's or graphql-ws operation's id (see http/request-id.ts). */
+  requestId: string;
+  /** graphql-ws: the socket's id. */
+  socketId?: string;
 }
 
 export type GraphQLHandler = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -83,9 +84,8 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
       // WS operations arrive with the identity from the socket; HTTP ones carry a header.
       const identity =
         initial.identity !== undefined ? initial.identity : await httpIdentity(services, initial.request.headers.get('authorization'), initial.clientAddress);
-      const logContext = currentLogContext();
-      if (identity && logContext) Object.assign(logContext, { role: identity.role, callerId: identity.id });
-      return { identity, clientAddress: initial.clientAddress, transport: initial.transport ?? 'http', services };
+      const { clientAddress, requestId, socketId } = initial;
+      return { identity, clientAddress, transport: initial.transport ?? 'http', requestId, socketId, services };
     },
   });
 }

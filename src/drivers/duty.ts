@@ -2,11 +2,13 @@
 // driver's Redis record makes it effective at once, and an OFFLINE driver leaves search at once.
 import type { Services } from '../app.ts';
 import type { DriverDuty } from '../generated/prisma/enums.ts';
+import type { Logger } from '../logger.ts';
 import type { DriverProfile } from '../registry/registry.ts';
 
-export async function setDriverStatus(services: Services, driverId: string, status: DriverDuty): Promise<DriverProfile> {
+/** `log`: the logger of the request being served. */
+export async function setDriverStatus(services: Services, driverId: string, status: DriverDuty, log: Logger = services.log): Promise<DriverProfile> {
   const profile = await services.registry.setDuty(driverId, status);
   await services.locations.setDuty(driverId, status);
-  if (status === 'OFFLINE') await services.assignment.driverUnavailable(driverId);
+  if (status === 'OFFLINE') await services.assignment.driverUnavailable(driverId, log);
   return profile;
 }

@@ -9,6 +9,7 @@
 import { isUniqueViolation } from '../db/errors.ts';
 import { DomainError, notFound } from '../errors.ts';
 import type { Ride, RideOffer } from '../generated/prisma/client.ts';
+import type { Logger } from '../logger.ts';
 import { History } from './history.ts';
 import type { MatchDeps } from './deps.ts';
 import type { RoundScheduler } from './rounds.ts';
@@ -55,9 +56,11 @@ export class Assignment {
     private readonly rounds: RoundScheduler,
   ) {}
 
-  async accept(driverId: string, rideId: string): Promise<AcceptResult> {
+  // `log` on each entry point: the logger of the request being served (its lines name the request).
+
+  async accept(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<AcceptResult> {
     validateRideId(rideId);
-    const { claims, transitions, log } = this.deps;
+    const { claims, transitions } = this.deps;
     const verdict = await this.claimOrWait(rideId, driverId);
     if (verdict === 'TAKEN') return { kind: 'taken', rideId };
     if (verdict === 'NOT_OFFERED' || verdict === 'CLOSED' || verdict === 'EXPIRED') {
@@ -68,7 +71,7 @@ export class Assignment {
     if (verdict === 'WON') await this.deps.seams.afterClaim?.(rideId, driverId);
     let result: AcceptResult;
     try {
-      result = await transitions.run(rideId, (tx, locked, effects) => this.confirm(tx, locked, driverId, effects));
+      result = await transitions.run(rideId, (tx, locked, effects) => this.confirm(tx, locked, driverId, effects, log));
     } catch (err) {
       if (verdict === 'WON') await claims.unclaim(rideId, driverId).catch(() => {});
       if (err instanceof DomainError) throw err;
@@ -111,7 +114,7 @@ export class Assignment {
     return { kind: verdict, rideId };
   }
 
-  private async confirm(tx: Tx, { ride, now }: Locked, driverId: string, effects: Effect[]): Promise<AcceptResult> {
+  private async confirm(tx: Tx, { ride, now }: Locked, driverId: string, effects: Effect[], log: Logger): Promise<AcceptResult> {
     const rideId = ride.id;
     const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
     const verdict = acceptVerdict(ride, offer, driverId, now);
@@ -132,7 +135,7 @@ export class Assignment {
       () => records.assign(driverId, rideId),
       ...losers.map((l) => () => notifier.revoke(l.driverId, rideId, 'TAKEN')),
       () => notifier.rideChanged(assigned),
-      async () => telemetry.assigned(assigned, offer!.round, losers.length),
+      async () => telemetry.assigned(log, assigned, offer!.round, losers.length),
     );
     return { kind: 'assigned', ride: toRideView(assigned), driverId };
   }
@@ -146,22 +149,22 @@ export class Assignment {
     else if (ride && ride.status !== 'SEARCHING') await claims.close(rideId);
   }
 
-  async decline(driverId: string, rideId: string): Promise<DeclineResult> {
-    return this.endOffer(driverId, rideId, 'DECLINED');
+  async decline(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<DeclineResult> {
+    return this.endOffer(driverId, rideId, 'DECLINED', log);
   }
 
   /** The driver went OFFLINE (or silent): every live offer they hold is revoked and its ride moves on. */
-  async driverUnavailable(driverId: string): Promise<void> {
+  async driverUnavailable(driverId: string, log: Logger = this.deps.log): Promise<void> {
     const offers = await this.deps.db.rideOffer.findMany({ where: { driverId, status: 'OFFERED' }, select: { rideId: true } });
     await Promise.all(
       offers.map((o) =>
-        this.endOffer(driverId, o.rideId, 'EXPIRED').catch((err) => this.deps.log.warn({ err, rideId: o.rideId, driverId }, 'offer not withdrawn')),
+        this.endOffer(driverId, o.rideId, 'EXPIRED', log).catch((err) => log.warn({ err, rideId: o.rideId, driverId }, 'offer not withdrawn')),
       ),
     );
   }
 
   /** The assigned driver finished the ride: it is COMPLETED and the driver available again. */
-  async complete(driverId: string, rideId: string): Promise<RideView> {
+  async complete(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
     return this.deps.transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (ride.driverId !== driverId) throw new DomainError('FORBIDDEN', 'only the assigned driver can complete a ride');
       if (ride.status === 'COMPLETED') return toRideView(ride);
@@ -169,13 +172,13 @@ export class Assignment {
       const updated = await tx.ride.update({ where: { id: rideId }, data: { status: 'COMPLETED', endedAt: now, version: { increment: 1 } } });
       await tx.rideHistory.create({ data: { rideId, type: History.COMPLETED, driverId, at: now } });
       effects.push(() => this.deps.records.release(driverId, rideId), () => this.deps.notifier.rideChanged(updated));
-      effects.push(async () => this.deps.telemetry.ended(updated, 'completed'));
+      effects.push(async () => this.deps.telemetry.ended(log, updated, 'completed'));
       return toRideView(updated);
     });
   }
 
   /** Ends one driver's live offer for a ride (declined, or expired because they went away). */
-  private async endOffer(driverId: string, rideId: string, as: 'DECLINED' | 'EXPIRED'): Promise<DeclineResult> {
+  private async endOffer(driverId: string, rideId: string, as: 'DECLINED' | 'EXPIRED', log: Logger): Promise<DeclineResult> {
     let roundFinished = false;
     const { transitions, claims, records, notifier, telemetry } = this.deps;
     const result = await transitions.run(rideId, async (tx, { ride, now }, effects): Promise<DeclineResult> => {
@@ -191,7 +194,7 @@ export class Assignment {
       });
       effects.push(() => claims.withdraw(rideId, [driverId]));
       effects.push(as === 'EXPIRED' ? () => notifier.revoke(driverId, rideId, 'EXPIRED') : () => records.release(driverId, rideId));
-      effects.push(async () => telemetry.offersEnded(rideId, as === 'EXPIRED' ? 'expired' : 'declined', [driverId]));
+      effects.push(async () => telemetry.offersEnded(log, rideId, as === 'EXPIRED' ? 'expired' : 'declined', [driverId]));
       if (ride.status === 'SEARCHING' && (await tx.rideOffer.count({ where: { rideId, status: 'OFFERED' } })) === 0) {
         // Everyone in the round said no: the next round starts now, not at the timeout.
         await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: now } });
@@ -200,7 +203,7 @@ export class Assignment {
       return { kind: 'declined', rideId };
     });
     if (roundFinished) {
-      await this.rounds.advance(rideId).catch((err) => this.deps.log.warn({ err, rideId }, 'next round deferred to the poller'));
+      await this.rounds.advance(rideId, { log }).catch((err) => log.warn({ err, rideId }, 'next round deferred to the poller'));
     }
     return result;
   }

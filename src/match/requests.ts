@@ -10,6 +10,7 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { badInput, DomainError } from '../errors.ts';
 import type { CarType, PaymentMethod } from '../generated/prisma/enums.ts';
 import { validatePoint } from '../geo/location-input.ts';
+import type { Logger } from '../logger.ts';
 import { endLiveOffers } from './assignment.ts';
 import { silenceCheckMs, type MatchDeps } from './deps.ts';
 import { History } from './history.ts';
@@ -39,8 +40,11 @@ export class RideRequests {
     private readonly rounds: RoundScheduler,
   ) {}
 
-  /** Creates the ride and sends its first offers before answering (or returns the ride this key made). */
-  async request(riderId: string, input: RequestRideInput): Promise<RideView> {
+  /**
+   * Creates the ride and sends its first offers before answering (or returns the ride this key
+   * made). `log`: the request's logger (its lines name the request).
+   */
+  async request(riderId: string, input: RequestRideInput, log: Logger = this.deps.log): Promise<RideView> {
     const receivedAt = performance.now();
     validatePoint(input.pickup, 'pickup.');
     validatePoint(input.dropoff, 'dropoff.');
@@ -66,13 +70,13 @@ export class RideRequests {
       minDriverRating: minRating,
       requestKey,
     };
-    const { picker, claims, notifier, telemetry, policy, db, log } = this.deps;
+    const { picker, claims, notifier, telemetry, policy, db } = this.deps;
     const radiusKm = picker.radiusForRound(1);
     const picked = await picker.pick(ride, radiusKm, new Set()).catch((err) => {
       log.warn({ err, rideId: ride.id }, 'round 1 search failed; the round loop retries');
       return [];
     });
-    if (picked.length === 0) return this.requestWithoutDrivers(ride, receivedAt);
+    if (picked.length === 0) return this.requestWithoutDrivers(ride, receivedAt, log);
 
     const offers = picked.map((c) => ({ id: randomUUID(), driverId: c.driverId, pickupDistanceKm: c.distanceKm }));
     const driverIds = offers.map((o) => o.driverId);
@@ -94,25 +98,25 @@ export class RideRequests {
     if (claimed.status === 'rejected') await claims.open(ride.id, driverIds, policy.roundTimeoutMs).catch(() => {});
     const { requestedAt, roundEndsAt } = stored.value;
     const view = this.newView(ride, requestedAt, 1);
-    telemetry.requested(ride);
+    telemetry.requested(log, ride);
     await notifier.announceOffers(view, offers.map((o) => ({ ...o, expiresAt: roundEndsAt! })));
-    telemetry.offered(ride.id, 1, driverIds, radiusKm);
+    telemetry.offered(log, ride.id, 1, driverIds, radiusKm);
     telemetry.firstOffersOut(receivedAt);
     return view;
   }
 
   /** No driver for round 1: store the ride and let the round loop widen the search (or end it). */
-  private async requestWithoutDrivers(ride: NewRide, receivedAt: number): Promise<RideView> {
+  private async requestWithoutDrivers(ride: NewRide, receivedAt: number, log: Logger): Promise<RideView> {
     try {
       await insertRideWithoutRound(this.deps.db, ride, FIRST_ROUND_GRACE_MS);
     } catch (err) {
       if (isUniqueViolation(err)) return this.resolveConflict(ride.riderId, ride.requestKey);
       throw err;
     }
-    this.deps.telemetry.requested(ride);
+    this.deps.telemetry.requested(log, ride);
     // If this fails (or the process dies), the pollers take over after the grace period.
-    const offered = await this.rounds.advance(ride.id, { force: true }).catch((err) => {
-      this.deps.log.error({ err, rideId: ride.id }, 'round loop failed');
+    const offered = await this.rounds.advance(ride.id, { force: true, log }).catch((err) => {
+      log.error({ err, rideId: ride.id }, 'round loop failed');
       return false;
     });
     if (offered) this.deps.telemetry.firstOffersOut(receivedAt);
@@ -160,7 +164,7 @@ export class RideRequests {
     };
   }
 
-  async cancel(riderId: string, rideId: string): Promise<RideView> {
+  async cancel(riderId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
     const { transitions, notifier, claims, telemetry } = this.deps;
     return transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (ride.riderId !== riderId) throw new DomainError('FORBIDDEN', 'only the rider who requested a ride can cancel it');
@@ -182,7 +186,7 @@ export class RideRequests {
         effects.push(() => notifier.revoke(ride.driverId!, rideId, 'CANCELLED'));
       }
       effects.push(() => claims.close(rideId), () => notifier.rideChanged(updated));
-      effects.push(async () => telemetry.ended(updated, 'cancelled_by_rider', revoked));
+      effects.push(async () => telemetry.ended(log, updated, 'cancelled_by_rider', revoked));
       return toRideView(updated);
     });
   }

@@ -1,27 +1,24 @@
 // What operators see of a ride's life. For each state change, once Postgres committed it: one info
-// log line with the ride's (and driver's) ids, and the metrics that move with it. The request's id
-// and caller come from the log context (logger.ts), so callers do not pass them. Offers that end
-// one by one (declined, expired) are counted and logged at debug level only: they are not ride
-// state changes.
+// log line with the ride's (and driver's) ids, and the metrics that move with it. Each method takes
+// the logger of the request that caused the change (schema/request-log.ts: its lines carry the
+// request's id and caller), or the service's own for the round poller. Offers that end one by one
+// (declined, expired) are counted and logged at debug level only: they are not ride state changes.
 import type { Ride } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics, RideOutcome } from '../metrics.ts';
 
 export class RideTelemetry {
-  constructor(
-    private readonly log: Logger,
-    private readonly metrics: Metrics,
-  ) {}
+  constructor(private readonly metrics: Metrics) {}
 
-  requested(ride: { id: string; riderId: string }): void {
+  requested(log: Logger, ride: { id: string; riderId: string }): void {
     this.metrics.rideRequested();
-    this.log.info({ rideId: ride.id, riderId: ride.riderId }, 'ride requested');
+    log.info({ rideId: ride.id, riderId: ride.riderId }, 'ride requested');
   }
 
   /** A round's offers were announced. */
-  offered(rideId: string, round: number, driverIds: string[], radiusKm: number): void {
+  offered(log: Logger, rideId: string, round: number, driverIds: string[], radiusKm: number): void {
     this.metrics.offersAnnounced(driverIds.length);
-    this.log.info({ rideId, round, driverIds, radiusKm }, `ride offered (round ${round})`);
+    log.info({ rideId, round, driverIds, radiusKm }, `ride offered (round ${round})`);
   }
 
   /** requestRide announced the ride's first offers; `receivedAt` is performance.now() at the call. */
@@ -30,25 +27,25 @@ export class RideTelemetry {
   }
 
   /** `revoked`: the other drivers' live offers, ended by this accept. */
-  assigned(ride: Ride, round: number, revoked: number): void {
+  assigned(log: Logger, ride: Ride, round: number, revoked: number): void {
     this.metrics.rideAssigned(ride.assignedAt!.getTime() - ride.requestedAt.getTime());
     this.metrics.offersEnded('accepted');
     this.metrics.offersEnded('revoked', revoked);
-    this.log.info({ rideId: ride.id, riderId: ride.riderId, driverId: ride.driverId, round }, 'ride assigned');
+    log.info({ rideId: ride.id, riderId: ride.riderId, driverId: ride.driverId, round }, 'ride assigned');
   }
 
   /** `revoked`: live offers ended with the ride. */
-  ended(ride: Ride, outcome: Exclude<RideOutcome, 'assigned'>, revoked = 0): void {
+  ended(log: Logger, ride: Ride, outcome: Exclude<RideOutcome, 'assigned'>, revoked = 0): void {
     this.metrics.rideEnded(outcome);
     this.metrics.offersEnded('revoked', revoked);
-    this.log.info(
+    log.info(
       { rideId: ride.id, riderId: ride.riderId, driverId: ride.driverId, status: ride.status, outcome, reason: ride.endReason },
       `ride ended: ${outcome.replaceAll('_', ' ')}`,
     );
   }
 
-  offersEnded(rideId: string, outcome: 'declined' | 'expired', driverIds: string[]): void {
+  offersEnded(log: Logger, rideId: string, outcome: 'declined' | 'expired', driverIds: string[]): void {
     this.metrics.offersEnded(outcome, driverIds.length);
-    this.log.debug({ rideId, driverIds, outcome }, `offer ${outcome}`);
+    log.debug({ rideId, driverIds, outcome }, `offer ${outcome}`);
   }
 }

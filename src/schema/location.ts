@@ -8,6 +8,7 @@ import { badInput } from '../errors.ts';
 import { requireDriver, requireRole } from './access.ts';
 import { builder } from './builder.ts';
 import { DriverRef, DriverStatusEnum } from './registry.ts';
+import { requestLog } from './request-log.ts';
 
 export const PositionRef = builder.objectRef<{ lat: number; lng: number }>('Position').implement({
   fields: (t) => ({ lat: t.exposeFloat('lat'), lng: t.exposeFloat('lng') }),
@@ -59,7 +60,7 @@ builder.mutationField('setDriverStatus', (t) =>
     args: { status: t.arg({ type: DriverStatusEnum, required: true }) },
     resolve: async (_root, { status }, ctx) => {
       const driver = await requireDriver(ctx);
-      return setDriverStatus(ctx.services, driver.id, status as DriverDuty);
+      return setDriverStatus(ctx.services, driver.id, status as DriverDuty, requestLog(ctx));
     },
   }),
 );

@@ -10,6 +10,7 @@ import { cleanText } from '../input.ts';
 import { countAgainst, readableRide, requireDriver, requireRider, requireRole } from './access.ts';
 import { builder, type GraphQLContext } from './builder.ts';
 import { PositionRef } from './location.ts';
+import { requestLog } from './request-log.ts';
 import { CarTypeEnum, DriverRef, RiderRef } from './registry.ts';
 
 export const PaymentMethodEnum = builder.enumType('PaymentMethod', { values: Object.values(PaymentMethod) });
@@ -88,14 +89,15 @@ builder.mutationField('requestRide', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const rider = await requireRider(ctx);
       await countAgainst(ctx, 'rideRequests', rider.id);
-      return ctx.services.requests.request(rider.id, {
+      const request = {
         pickup: input.pickup,
         dropoff: input.dropoff,
         carType: input.carType as CarType,
         paymentMethod: input.paymentMethod as PaymentMethod,
         minDriverRating: input.minDriverRating,
         clientKey: input.clientKey,
-      });
+      };
+      return ctx.services.requests.request(rider.id, request, requestLog(ctx));
     },
   }),
 );
@@ -115,7 +117,7 @@ builder.mutationField('cancelRide', (t) =>
     args: { rideId: t.arg.id({ required: true }) },
     resolve: async (_root, { rideId }, ctx) => {
       const rider = await requireRider(ctx);
-      return ctx.services.requests.cancel(rider.id, String(rideId));
+      return ctx.services.requests.cancel(rider.id, String(rideId), requestLog(ctx));
     },
   }),
 );
@@ -127,7 +129,7 @@ builder.mutationField('completeRide', (t) =>
     args: { rideId: t.arg.id({ required: true }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.assignment.complete(driver.id, String(rideId));
+      return ctx.services.assignment.complete(driver.id, String(rideId), requestLog(ctx));
     },
   }),
 );
@@ -141,7 +143,7 @@ builder.mutationField('forceCancelRide', (t) =>
     args: { rideId: t.arg.id({ required: true }), reason: t.arg.string(OPERATOR_REASON) },
     resolve: (_root, { rideId, reason }, ctx) => {
       const admin = requireRole(ctx, 'admin');
-      return ctx.services.operators.forceCancel(admin.id, String(rideId), cleanText('reason', reason, 200));
+      return ctx.services.operators.forceCancel(admin.id, String(rideId), cleanText('reason', reason, 200), requestLog(ctx));
     },
   }),
 );
@@ -153,7 +155,7 @@ builder.mutationField('forceCompleteRide', (t) =>
     args: { rideId: t.arg.id({ required: true }), reason: t.arg.string(OPERATOR_REASON) },
     resolve: (_root, { rideId, reason }, ctx) => {
       const admin = requireRole(ctx, 'admin');
-      return ctx.services.operators.forceComplete(admin.id, String(rideId), cleanText('reason', reason, 200));
+      return ctx.services.operators.forceComplete(admin.id, String(rideId), cleanText('reason', reason, 200), requestLog(ctx));
     },
   }),
 );
