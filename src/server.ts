@@ -4,9 +4,9 @@
 // timeouts, a body size limit, the Origin allowlist for upgrades, sockets per identity,
 // subscriptions per socket, and closing a socket when its token expires. Graceful shutdown: stop
 // accepting, let operations under way finish, close sockets with 1001.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -122,32 +122,6 @@ export async function startServer(services: Services, opts: { host?: string; por
   const metricsOnPublicPort = config.metrics.port === null && config.metrics.token !== null;
   let draining = false;
 
-  // /health, /ready, /metrics (without a port of its own), and GraphQL.
-  async function handleHttp(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/ready') {
-      const { ok, body } = await readiness(services);
-      return sendJson(res, ok ? 200 : 503, body);
-    }
-    if (path === '/metrics' && metricsOnPublicPort) return serveMetrics(req, res);
-    const limit = config.http.maxBodyBytes;
-    const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
-    if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
-    // A body without a declared length (chunked) is counted as it arrives.
-    let received = 0;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > limit && !res.headersSent) {
-        tooLarge();
-        req.destroy();
-      }
-    });
-    if (draining) res.setHeader('connection', 'close');
-    res.once('close', tracker.begin());
-    await yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy), requestId });
-  }
-
   const http = createServer(
     {
       headersTimeout: config.http.headersTimeoutMs,
@@ -156,12 +130,33 @@ export async function startServer(services: Services, opts: { host?: string; por
       // Timeouts are enforced when connections are checked: often, so slow clients go in time.
       connectionsCheckingInterval: 1_000,
     },
-    // Every request gets an id (the caller's x-request-id if it sent one), on its log lines and
-    // in the response.
-    (req, res) => {
+    async (req, res) => {
+      // Every request gets an id (the caller's x-request-id if it sent one), on its log lines and
+      // in the response.
       const requestId = requestIdFrom(req.headers['x-request-id']);
       res.setHeader('x-request-id', requestId);
-      return handleHttp(req, res, requestId);
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+      if (path === '/ready') {
+        const { ok, body } = await readiness(services);
+        return sendJson(res, ok ? 200 : 503, body);
+      }
+      if (path === '/metrics' && metricsOnPublicPort) return serveMetrics(req, res);
+      const limit = config.http.maxBodyBytes;
+      const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, { connection: 'close' });
+      if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge();
+      // A body without a declared length (chunked) is counted as it arrives.
+      let received = 0;
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > limit && !res.headersSent) {
+          tooLarge();
+          req.destroy();
+        }
+      });
+      if (draining) res.setHeader('connection', 'close');
+      res.once('close', tracker.begin());
+      return yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy), requestId });
     },
   );
 
