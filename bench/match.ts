@@ -1,5 +1,7 @@
 // (b) Matching latency with many drivers online: requestRide at a steady rate; time until the
-// first offer lands on a driver socket, and until the rider sees ASSIGNED.
+// first offer lands on a driver socket, and until the rider sees ASSIGNED. The server's own
+// /metrics, scraped before and after, tell how long its callers waited for a Postgres connection
+// meanwhile (it should stay near zero: no Redis I/O inside transactions, a bounded poller).
 //
 // The online fleet (10k, then 50k) is written straight into the shards; the drivers whose sockets
 // we time ("probes") are real SDK clients. Each ride is requested at a free probe's position, so
@@ -9,8 +11,17 @@ import type { ShardRouter } from '../src/redis/shard-router.ts';
 import type { DriverProfile } from '../src/registry/registry.ts';
 import type { RidematchClient } from '../src/sdk/node.ts';
 import type { BoundingBox } from '../src/sim/simulation.ts';
+import { scrape, type Scrape } from '../src/sim/scrape.ts';
 import { Samples } from '../src/sim/stats.ts';
-import { clientFor, putOnline, randomPoint, registerFleet } from './lib/fleet.ts';
+import { clientFor, METRICS_TOKEN, putOnline, randomPoint, registerFleet } from './lib/fleet.ts';
+
+/** Waits for a pooled Postgres connection on the server during the load. */
+export interface PoolWait {
+  waits: number;
+  totalMs: number;
+  /** The longest (the server's gauge is reset by each scrape, so this is the load's own). */
+  maxMs: number;
+}
 
 export interface MatchLevel {
   onlineDrivers: number;
@@ -18,6 +29,7 @@ export interface MatchLevel {
   assigned: number;
   firstOfferMs: { p50: number; p95: number; p99: number };
   assignedMs: { p50: number; p95: number; p99: number };
+  poolWait: PoolWait;
 }
 
 interface Probe {
@@ -108,6 +120,7 @@ export class MatchBench {
     await Promise.all(
       this.probes.map((p) => p.client.updateDriverLocation({ ...p.position, recordedAt: new Date().toISOString() })),
     );
+    const metricsBefore = await this.scrapeServer();
     const firstOffer = new Samples();
     const assigned = new Samples();
     const pending: Array<Promise<void>> = [];
@@ -140,8 +153,14 @@ export class MatchBench {
       await new Promise((r) => setTimeout(r, 1000 / ratePerSecond));
     }
     await Promise.all(pending);
+    await Promise.all(this.probes.map((p) => p.done)); // completions are part of the load
+    const poolWait = poolWaitBetween(metricsBefore, await this.scrapeServer());
     const pick = (s: Samples) => ({ p50: s.percentile(50), p95: s.percentile(95), p99: s.percentile(99) });
-    return { onlineDrivers: online, rides: requested, assigned: assignedCount, firstOfferMs: pick(firstOffer), assignedMs: pick(assigned) };
+    return { onlineDrivers: online, rides: requested, assigned: assignedCount, firstOfferMs: pick(firstOffer), assignedMs: pick(assigned), poolWait };
+  }
+
+  private scrapeServer(): Promise<Scrape> {
+    return scrape(this.opts.url.replace(/\/graphql$/, '/metrics'), METRICS_TOKEN);
   }
 
   private async rideOnce(rider: RidematchClient, probe: Probe): Promise<{ firstOfferMs: number; assignedMs: number } | null> {
@@ -183,4 +202,13 @@ export class MatchBench {
     await Promise.all(this.probes.map((p) => p.done));
     await Promise.all([...this.probes.map((p) => p.client.close()), ...this.riders.map((r) => r.close())]);
   }
+}
+
+function poolWaitBetween(before: Scrape, after: Scrape): PoolWait {
+  const moved = (name: string) => after.value(name) - before.value(name);
+  return {
+    waits: moved('ridematch_pg_pool_wait_seconds_count'),
+    totalMs: moved('ridematch_pg_pool_wait_seconds_sum') * 1000,
+    maxMs: after.value('ridematch_pg_pool_wait_max_seconds') * 1000,
+  };
 }

@@ -28,6 +28,8 @@ const TARGETS = {
   searchRatio: { limit: 0.2, better: 'lower', label: '≤ 0.2× original' },
   doubleAssignments: { limit: 0, better: 'lower', label: '0' },
   kibPerConnection: { limit: 20, better: 'lower', label: '≤ 20 KiB' },
+  // Not the issue's figure but its principle: callers never queue for a Postgres connection.
+  poolWaits: { limit: 0, better: 'lower', label: '≈ 0 (no waits)' },
 } as const;
 
 function verdict(target: keyof typeof TARGETS, value: number): string {
@@ -50,6 +52,7 @@ export function renderReport(r: BenchReport): { markdown: string; table: string 
     ...r.match.flatMap((level) => [
       ['b', `first offer on a driver socket, ${n(level.onlineDrivers)} online (${level.assigned}/${level.rides} rides)`, `p50 ${ms(level.firstOfferMs.p50)}, p95 ${ms(level.firstOfferMs.p95)}, p99 ${ms(level.firstOfferMs.p99)}`, level === large ? `${TARGETS.firstOfferP50.label}, ${TARGETS.firstOfferP99.label}` : '-', level === large ? [verdict('firstOfferP50', level.firstOfferMs.p50), verdict('firstOfferP99', level.firstOfferMs.p99)].join(' / ') : '-'],
       ['b', `rider sees ASSIGNED, ${n(level.onlineDrivers)} online (instant accept)`, `p50 ${ms(level.assignedMs.p50)}, p95 ${ms(level.assignedMs.p95)}, p99 ${ms(level.assignedMs.p99)}`, '-', '-'],
+      ['b', `server's Postgres pool wait during that load, ${n(level.onlineDrivers)} online (its /metrics)`, `${n(level.poolWait.waits)} waits; total ${ms(level.poolWait.totalMs)}, max ${ms(level.poolWait.maxMs)}`, TARGETS.poolWaits.label, verdict('poolWaits', level.poolWait.waits)],
     ]),
     ['c', `server time per search, ${n(r.search.drivers)} drivers (INFO commandstats)`, `ours ${n(r.search.ours.serverUsPerSearch, 1)} µs vs original ${n(r.search.original.serverUsPerSearch)} µs (${n(r.search.original.candidatesPerSearch)} candidates): ${r.search.ratio.toExponential(1)}×`, TARGETS.searchRatio.label, verdict('searchRatio', r.search.ratio)],
     ['c', 'same, original capped at COUNT 100 (kinder than the design)', `original ${n(r.search.originalCount100.serverUsPerSearch)} µs: ${n(r.search.ratioCount100, 3)}×`, TARGETS.searchRatio.label, verdict('searchRatio', r.search.ratioCount100)],

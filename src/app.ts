@@ -21,9 +21,11 @@ import { RideClaims } from './match/ride-claims.ts';
 import { RideQueries } from './match/ride-queries.ts';
 import { RideRequests } from './match/requests.ts';
 import { RoundScheduler } from './match/rounds.ts';
+import { RideTelemetry } from './match/telemetry.ts';
 import { Trip } from './match/trip.ts';
 import { TripTracking } from './match/tracking.ts';
 import { RideTransitions } from './match/transitions.ts';
+import { Metrics } from './metrics.ts';
 import { Estimates } from './pricing/estimates.ts';
 import { Surge } from './pricing/surge.ts';
 import { Tariffs } from './pricing/tariffs.ts';
@@ -34,6 +36,7 @@ import { Registry } from './registry/registry.ts';
 export interface Services {
   config: Config;
   log: Logger;
+  metrics: Metrics;
   clock: Clock;
   db: Db;
   pool: MeasuredPool;
@@ -67,7 +70,8 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   const shards: ShardSpec[] = config.redisShards ?? [];
   if (shards.length === 0) throw new Error('no Redis shards configured');
   const clock = createClock(config.clockSkewMs);
-  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize);
+  const metrics = new Metrics();
+  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize, (ms) => metrics.poolWaited(ms));
   const router = new ShardRouter(shards, {
     healthIntervalMs: config.shards.healthIntervalMs,
     downAfterMisses: config.shards.downAfterMisses,
@@ -79,6 +83,12 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   await router.start();
   const events = new Events(config.pubsubRedisUrl ?? shards[0]!.url, { publishTimeoutMs: config.busPublishTimeoutMs, log });
   await events.ready();
+  metrics.watch({
+    shards: () => router.status(),
+    openSubscriptions: () => events.openStreams,
+    failedPublishes: () => events.failedPublishes,
+    poolWaiting: () => pool.waits.waiting,
+  });
 
   const registry = new Registry(db);
   const records = new DriverRecords(router, db, {
@@ -97,6 +107,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     claims,
     records,
     notifier: new Notifier(events, records),
+    telemetry: new RideTelemetry(metrics),
     policy: config.match,
     driverTtlMs: config.geo.driverTtlMs,
     log,
@@ -117,6 +128,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   return {
     config,
     log,
+    metrics,
     clock,
     db,
     pool,
@@ -140,7 +152,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     access: new RideAccess(db),
     audit: new AuditLog(db),
     directory: new Directory(db, router, records, config.geo.driverTtlMs),
-    limits: new RateLimits(router, config.rateLimits),
+    limits: new RateLimits(router, config.rateLimits, (name) => metrics.rateLimited(name)),
     sockets: new SocketSlots(router, config.ws.maxSocketsPerIdentity),
     seams,
   };

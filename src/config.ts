@@ -53,6 +53,11 @@ const envSchema = z.object({
   HTTP_KEEPALIVE_TIMEOUT_MS: int(100, 120_000).default(5_000),
   SHUTDOWN_GRACE_MS: int(0, 60_000).default(3_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** GET /metrics on a listener of its own (0: any free port). Unset: /metrics is served on PORT,
+   *  and only when METRICS_TOKEN is set. */
+  METRICS_PORT: int(0, 65535).optional(),
+  /** Bearer token GET /metrics asks for, wherever it is served. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Test seam: shifts this instance's clock (see src/clock.ts). Deadlines never use it. */
   CLOCK_SKEW_MS: z.coerce.number().int().default(0),
 
@@ -151,6 +156,8 @@ export interface Config {
   http: { maxBodyBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   shutdownGraceMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Where GET /metrics is served: its own port (null: on `port`) and the token it asks for. */
+  metrics: { port: number | null; token: string | null };
   clockSkewMs: number;
   operationLimits: OperationLimits;
   rateLimits: RateLimitPolicy;
@@ -278,6 +285,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.SCHEDULE_MIN_LEAD_MS >= e.SCHEDULE_HORIZON_MS) {
     throw new ConfigError('Invalid configuration: SCHEDULE_MIN_LEAD_MS must be below SCHEDULE_HORIZON_MS');
   }
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    throw new ConfigError('Invalid configuration: METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT with METRICS_TOKEN)');
+  }
   if (e.MATCH_RADIUS_START_KM > e.MATCH_RADIUS_CAP_KM) {
     throw new ConfigError('Invalid configuration: MATCH_RADIUS_START_KM must not exceed MATCH_RADIUS_CAP_KM');
   }
@@ -311,6 +321,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
+    metrics: { port: e.METRICS_PORT ?? null, token: e.METRICS_TOKEN ?? null },
     clockSkewMs: e.CLOCK_SKEW_MS,
     operationLimits: {
       maxDepth: e.GRAPHQL_MAX_DEPTH,

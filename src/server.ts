@@ -1,8 +1,10 @@
 // One port: HTTP /graphql (Yoga; GraphiQL outside production), the graphql-ws WebSocket upgrade on
-// /graphql, /health and /ready. Transport-level defences live here: header, body and keep-alive
+// /graphql, /health and /ready; /metrics there too behind METRICS_TOKEN, or on a port of its own
+// (METRICS_PORT). Transport-level defences live here: header, body and keep-alive
 // timeouts, a body size limit, the Origin allowlist for upgrades, sockets per identity,
 // subscriptions per socket, and closing a socket when its token expires. Graceful shutdown: stop
 // accepting, let operations under way finish, close sockets with 1001.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
@@ -14,6 +16,8 @@ import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
 import { DomainError } from './errors.ts';
 import { clientAddress } from './http/client-address.ts';
+import { metricsEndpoint } from './http/metrics-endpoint.ts';
+import { requestIdFrom } from './http/request-id.ts';
 import { originAllowlist } from './http/origins.ts';
 import { MAX_NESTING, nestingDepth } from './limits/nesting.ts';
 import { tooDeeplyNested } from './limits/operation-limits.ts';
@@ -21,6 +25,8 @@ import { tooDeeplyNested } from './limits/operation-limits.ts';
 export interface RunningServer {
   url: string;
   port: number;
+  /** The port of the metrics listener (METRICS_PORT), or null when there is none. */
+  metricsPort: number | null;
   http: Server;
   /** Stop accepting, drain operations under way (up to the grace period), close sockets (1001). */
   close(): Promise<void>;
@@ -98,6 +104,8 @@ interface SocketState {
   socket: WebSocket;
   request?: IncomingMessage;
   clientAddress: string;
+  /** The upgrade request's id, on the log lines of every operation of the socket. */
+  socketId: string;
   identity: Identity | null;
   slot: string | null;
   inFlight: Map<string, () => void>;
@@ -110,6 +118,9 @@ export async function startServer(services: Services, opts: { host?: string; por
   const tracker = inFlightTracker();
   const yoga = createGraphQLHandler(services);
   const originAllowed = originAllowlist(config.corsOrigins);
+  const serveMetrics = metricsEndpoint(services.metrics.registry, config.metrics.token);
+  // Without a port of its own, /metrics is public only behind the token (and absent without one).
+  const metricsOnPublicPort = config.metrics.port === null && config.metrics.token !== null;
   let draining = false;
 
   const http = createServer(
@@ -121,12 +132,17 @@ export async function startServer(services: Services, opts: { host?: string; por
       connectionsCheckingInterval: 1_000,
     },
     async (req, res) => {
+      // Every request gets an id (the caller's x-request-id if it sent one), on its log lines and
+      // in the response.
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      res.setHeader('x-request-id', requestId);
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/health') return sendJson(res, 200, { status: 'ok' });
       if (path === '/ready') {
         const { ok, body } = await readiness(services);
         return sendJson(res, ok ? 200 : 503, body);
       }
+      if (path === '/metrics' && metricsOnPublicPort) return serveMetrics(req, res);
       const limit = config.http.maxBodyBytes;
       const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
       if (Number(req.headers['content-length'] ?? 0) > limit) {
@@ -147,12 +163,21 @@ export async function startServer(services: Services, opts: { host?: string; por
       });
       if (draining) res.setHeader('connection', 'close');
       res.once('close', tracker.begin());
-      return yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy) });
+      return yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy), requestId });
     },
   );
 
+  const metricsHttp =
+    config.metrics.port === null
+      ? null
+      : createServer((req, res) => {
+          if ((req.url ?? '/').split('?')[0] === '/metrics') return void serveMetrics(req, res);
+          res.writeHead(404).end();
+        });
+
   // Upgrades are ours to judge first: the path, and the Origin of browser pages.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.ws.maxPayloadBytes, perMessageDeflate: false });
+  wss.on('connection', (ws: WebSocket) => ws.once('close', services.metrics.socketOpened()));
   http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     if ((req.url ?? '/').split('?')[0] !== '/graphql') return refuseUpgrade(socket, 404, 'Not Found');
     const origin = req.headers.origin;
@@ -191,6 +216,7 @@ export async function startServer(services: Services, opts: { host?: string; por
         const state = stateOf(ctx.extra);
         const request = state.request!;
         state.clientAddress = clientAddress(request, config.trustProxy);
+        state.socketId = requestIdFrom(request.headers['x-request-id']);
         state.inFlight = new Map();
         state.subscriptions = new Set();
         // graphql-ws keeps the upgrade request for the socket's whole life; we only needed the
@@ -225,9 +251,11 @@ export async function startServer(services: Services, opts: { host?: string; por
       onSubscribe: async (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
         if (draining) return refuse('server is shutting down; reconnect', 'SERVICE_UNAVAILABLE');
+        // Each operation is a request of its own for the logs, within its socket.
+        const requestId = randomUUID();
         try {
           const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
-          const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const });
+          const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const, requestId, socketId: state.socketId });
           // Yoga's persisted-operations plugin acts on HTTP params only: a hash is resolved here.
           const query = resolveOperation(config.persistedOperations, payload);
           if (query instanceof GraphQLError) return [query];
@@ -258,7 +286,7 @@ export async function startServer(services: Services, opts: { host?: string; por
           };
         } catch (err) {
           if (err instanceof GraphQLError) return [err];
-          log.error({ err }, 'subscribe failed');
+          log.error({ err, requestId, socketId: state.socketId }, 'subscribe failed');
           return refuse('Unexpected error.', 'INTERNAL_SERVER_ERROR');
         }
       },
@@ -276,8 +304,11 @@ export async function startServer(services: Services, opts: { host?: string; por
     wss,
   );
 
-  await new Promise<void>((resolve) => http.listen(opts.port ?? config.port, opts.host ?? config.host, resolve));
+  const host = opts.host ?? config.host;
+  await new Promise<void>((resolve) => http.listen(opts.port ?? config.port, host, resolve));
   const port = (http.address() as AddressInfo).port;
+  if (metricsHttp) await new Promise<void>((resolve) => metricsHttp.listen(config.metrics.port ?? 0, host, resolve));
+  const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;
 
   let closing: Promise<void> | null = null;
   const close = () =>
@@ -288,10 +319,12 @@ export async function startServer(services: Services, opts: { host?: string; por
       await wsServer.dispose(); // every socket gets 1001 "Going away"
       http.closeAllConnections();
       await stopped;
+      // Last, so the drain above can still be scraped.
+      if (metricsHttp) await new Promise<void>((resolve) => (metricsHttp.close(() => resolve()), metricsHttp.closeAllConnections()));
       log.info({ port }, 'server stopped');
     })());
 
-  return { url: `http://localhost:${port}/graphql`, port, http, close };
+  return { url: `http://localhost:${port}/graphql`, port, metricsPort, http, close };
 }
 
 /** HTTP status hints (extensions.http) mean nothing on a socket: left out of its error results. */

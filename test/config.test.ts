@@ -39,6 +39,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', ...prod, PERSISTED_OPERATIONS: 'only' })).toMatchObject({ persistedOperations: 'only' });
   });
 
+  it('serves /metrics nowhere by default, on its own port or behind a token (Operate it, acceptance 4)', () => {
+    expect(loadConfig({}).metrics).toEqual({ port: null, token: null });
+    expect(loadConfig({ METRICS_PORT: '9464', METRICS_TOKEN: 't'.repeat(16) }).metrics).toEqual({ port: 9464, token: 't'.repeat(16) });
+    expect(loadConfig({ METRICS_PORT: '0' }).metrics.port).toBe(0);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16 characters/);
+    expect(() => loadConfig({ METRICS_PORT: '4000' })).toThrow(/METRICS_PORT must differ from PORT/);
+    expect(() => loadConfig({ METRICS_PORT: 'x' })).toThrow(/METRICS_PORT/);
+  });
+
   it('never echoes a bad value back (it may be a secret)', () => {
     expect(() => loadConfig({ JWT_SECRET: 'hunter2-short' })).toThrow(/JWT_SECRET/);
     expect(() => loadConfig({ JWT_SECRET: 'hunter2-short' })).not.toThrow(/hunter2/);

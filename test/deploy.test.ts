@@ -123,6 +123,9 @@ describe('docker-compose.yml', () => {
       expect(config.graphiql).toBe(false);
       expect(config.jwt.secret).toBe(SECRETS.JWT_SECRET);
       expect(config.introspection).toBe(false);
+      // Metrics on their own port, published nowhere.
+      expect(config.metrics).toEqual({ port: 9464, token: null });
+      expect(api.ports ?? [], name).toEqual([]);
       const db = new URL(config.databaseUrl);
       expect([db.hostname, db.username, db.password, db.pathname]).toEqual([postgres![0], pgEnv.POSTGRES_USER, SECRETS.POSTGRES_PASSWORD, `/${pgEnv.POSTGRES_DB}`]);
     }

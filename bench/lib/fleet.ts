@@ -12,6 +12,8 @@ import { createRidematchClient, type RidematchClient } from '../../src/sdk/node.
 import type { BoundingBox } from '../../src/sim/simulation.ts';
 
 export const JWT_SECRET = 'bench-secret-0123456789-0123456789-0123';
+/** The benchmark's servers serve /metrics on their public port, behind this token. */
+export const METRICS_TOKEN = 'bench-metrics-0123456789';
 
 export function randomPoint(b: BoundingBox) {
   return { lat: b.minLat + Math.random() * (b.maxLat - b.minLat), lng: b.minLng + Math.random() * (b.maxLng - b.minLng) };

@@ -1,8 +1,11 @@
 // Envelop plugins shared by both transports (Yoga runs them on HTTP; server.ts runs the same
 // envelop for every graphql-ws operation): typed error codes for what graphql-js reports
-// untyped, the per-identity operation budget, and subscriptions over graphql-ws only.
+// untyped, the per-identity operation budget, subscriptions over graphql-ws only, and
+// per-operation metrics.
+import { createCounter, createHistogram, usePrometheus, type FillLabelsFnParams } from '@graphql-yoga/plugin-prometheus';
 import { GraphQLError, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { Registry } from 'prom-client';
 import { DomainError } from '../errors.ts';
 import type { GraphQLContext } from '../schema/builder.ts';
 import { toGraphQLError } from '../schema/errors.ts';
@@ -114,4 +117,57 @@ export function subscriptionsOverWebSocketOnly(): Plugin<GraphQLContext> {
       });
     },
   };
+}
+
+/** The operation's first root field, e.g. `updateDriverLocation` ('' when there is none). */
+function rootFieldOf(document: DocumentNode | undefined, operationName: string | undefined): string {
+  const op = document && (operationOf(document, operationName) ?? operationOf(document));
+  const first = op?.selectionSet.selections[0];
+  return first?.kind === Kind.FIELD ? first.name.value : '';
+}
+
+/**
+ * Per-operation figures on both transports: `graphql_envelop_request_duration` (queries and
+ * mutations, parse to result) and `graphql_envelop_error_result` (errors by phase and code).
+ * Labelled by operation type and first root field, which the schema bounds; never by the
+ * client-chosen operation name, which any caller could vary without end. A document that failed
+ * validation gets no field label (its fields are not known to exist). The other metrics of the
+ * plugin are off: this instance's own histograms cover what matters, and each costs per operation.
+ */
+export function operationMetrics(registry: Registry): Plugin {
+  const labels = (params: FillLabelsFnParams, ranFields: boolean) => ({
+    operationType: params.operationType ?? '',
+    rootField: ranFields ? rootFieldOf(params.document, params.operationName) : '',
+  });
+  const errorCode = (error: unknown) => String((error as GraphQLError | undefined)?.extensions?.code ?? '');
+  return usePrometheus({
+    registry,
+    endpoint: false, // served by server.ts, on its own port or behind a token
+    metrics: {
+      graphql_envelop_request_duration: createHistogram({
+        registry,
+        histogram: { name: 'graphql_envelop_request_duration', help: 'Time to run a GraphQL query or mutation (seconds)', labelNames: ['operationType', 'rootField'] },
+        fillLabelsFn: (params) => labels(params, true),
+        phases: ['execute'],
+      }),
+      graphql_envelop_error_result: createCounter({
+        registry,
+        counter: { name: 'graphql_envelop_error_result', help: 'Errors in GraphQL results, by phase and code', labelNames: ['operationType', 'rootField', 'phase', 'code'] },
+        fillLabelsFn: (params) => {
+          const phase = params.errorPhase ?? '';
+          return { ...labels(params, phase === 'execute' || phase === 'subscribe'), phase, code: errorCode(params.error) };
+        },
+      }),
+      graphql_envelop_deprecated_field: false,
+      graphql_envelop_request: false,
+      graphql_envelop_request_time_summary: false,
+      graphql_envelop_phase_parse: false,
+      graphql_envelop_phase_validate: false,
+      graphql_envelop_phase_context: false,
+      graphql_envelop_phase_execute: false,
+      graphql_envelop_phase_subscribe: false,
+      graphql_envelop_schema_change: false,
+      graphql_yoga_http_duration: false,
+    },
+  });
 }

@@ -1,5 +1,6 @@
 // The GraphQL handler (Yoga) and the envelop every operation runs through, on HTTP and on
-// graphql-ws alike: compiled execution, operation limits, the operation budget, typed errors.
+// graphql-ws alike: compiled execution, operation limits, the operation budget, typed errors,
+// per-operation metrics.
 // HTTP-only protections sit here too: CORS from the allowlist, CSRF prevention, no multipart.
 // Persisted operations: Yoga's plugin here, resolveOperation() on graphql-ws (persisted-operations.ts).
 // GraphiQL (outside production) is served from our own assets (graphiql.ts).
@@ -17,7 +18,7 @@ import { maskError, toGraphQLError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
 import { persistedOperationPlugins } from './persisted-operations.ts';
 import { graphiqlAssets, renderGraphiQL } from './graphiql.ts';
-import { errorCodes, operationBudget, subscriptionsOverWebSocketOnly } from './plugins.ts';
+import { errorCodes, operationBudget, operationMetrics, subscriptionsOverWebSocketOnly } from './plugins.ts';
 
 /** What the transports hand Yoga besides the request. */
 export interface ServerContext {
@@ -25,6 +26,10 @@ export interface ServerContext {
   /** Set by the graphql-ws path: the socket's identity (HTTP reads the Authorization header). */
   identity?: Identity | null;
   transport?: 'ws';
+  /** The HTTP request's or graphql-ws operation's id (see http/request-id.ts). */
+  requestId: string;
+  /** graphql-ws: the socket's id. */
+  socketId?: string;
 }
 
 export type GraphQLHandler = YogaServerInstance<ServerContext, GraphQLContext>;
@@ -60,6 +65,7 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
       ...persistedOperationPlugins(config.persistedOperations),
       ...operationLimitPlugins(config.operationLimits, { introspection: config.introspection }),
       errorCodes(),
+      operationMetrics(services.metrics.registry),
       // Compiled execution (graphql-jit): location acks are executed thousands of times a second
       // with the same few documents; compiling them once roughly halves the cost. Not for
       // subscriptions: graphql-jit 0.8 hands a subscribe resolver the raw variables instead of
@@ -82,13 +88,12 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
     },
     maskedErrors: { maskError },
     logging: config.logLevel === 'silent' ? false : 'warn',
-    context: async (initial) => ({
+    context: async (initial) => {
       // WS operations arrive with the identity from the socket; HTTP ones carry a header.
-      identity:
-        initial.identity !== undefined ? initial.identity : await httpIdentity(services, initial.request.headers.get('authorization'), initial.clientAddress),
-      clientAddress: initial.clientAddress,
-      transport: initial.transport ?? 'http',
-      services,
-    }),
+      const identity =
+        initial.identity !== undefined ? initial.identity : await httpIdentity(services, initial.request.headers.get('authorization'), initial.clientAddress);
+      const { clientAddress, requestId, socketId } = initial;
+      return { identity, clientAddress, transport: initial.transport ?? 'http', requestId, socketId, services };
+    },
   });
 }

@@ -20,6 +20,14 @@ export interface PoolWaits {
 export class MeasuredPool extends pg.Pool {
   readonly waits: PoolWaits = { waited: 0, totalMs: 0, maxMs: 0, waiting: 0 };
 
+  constructor(
+    config: pg.PoolConfig,
+    /** Told of every wait (ms), for the metrics' histogram. */
+    private readonly onWait: (ms: number) => void = () => {},
+  ) {
+    super(config);
+  }
+
   override connect(): Promise<pg.PoolClient>;
   override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
   override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
@@ -33,6 +41,7 @@ export class MeasuredPool extends pg.Pool {
       this.waits.waited += 1;
       this.waits.totalMs += ms;
       this.waits.maxMs = Math.max(this.waits.maxMs, ms);
+      this.onWait(ms);
     };
     if (callback) {
       super.connect((err, client, done) => {
@@ -45,8 +54,8 @@ export class MeasuredPool extends pg.Pool {
   }
 }
 
-export function createDb(databaseUrl: string, poolSize = 10): { db: Db; pool: MeasuredPool } {
-  const pool = new MeasuredPool({ connectionString: databaseUrl, max: poolSize });
+export function createDb(databaseUrl: string, poolSize = 10, onWait?: (ms: number) => void): { db: Db; pool: MeasuredPool } {
+  const pool = new MeasuredPool({ connectionString: databaseUrl, max: poolSize }, onWait);
   pool.on('error', () => {}); // an idle client lost (Postgres restarted): the pool replaces it
   return { db: new PrismaClient({ adapter: new PrismaPg(pool) }), pool };
 }

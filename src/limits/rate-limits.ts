@@ -16,6 +16,7 @@ const WHAT: Record<LimitName, string> = {
   adminOperations: 'admin operations',
   authFailures: 'failed sign-ins from this address',
 };
+export const LIMIT_NAMES = Object.keys(WHAT) as LimitName[];
 
 export class RateLimits {
   private readonly perShard = new Map<string, RateLimiterRedis>();
@@ -24,16 +25,18 @@ export class RateLimits {
   constructor(
     private readonly router: ShardRouter,
     private readonly policy: Omit<RateLimitPolicy, 'location'>,
+    /** Told of every refusal (for metrics). */
+    private readonly onRefused: (name: LimitName) => void = () => {},
   ) {
     // Built up front: a limiter defines its Lua command on the client, and ioredis' automatic
     // pipelines created before that would not know the script (their replies then misalign).
-    for (const shard of router.shards) for (const name of Object.keys(WHAT) as LimitName[]) this.limiterOn(name, shard);
+    for (const shard of router.shards) for (const name of LIMIT_NAMES) this.limiterOn(name, shard);
   }
 
   /** Counts `points` against the key's budget; throws RATE_LIMITED (with retryAfterMs) when over. */
   async consume(name: LimitName, key: string, points = 1): Promise<void> {
     const res = await this.run(name, key, (limiter) => limiter.consume(key, points));
-    if (res) throw rateLimited(WHAT[name], res.msBeforeNext);
+    if (res) throw this.refuse(name, res);
   }
 
   /** Throws RATE_LIMITED when the key already used up its budget (counts nothing). */
@@ -44,7 +47,12 @@ export class RateLimits {
       if (state && state.consumedPoints >= window.points) throw state;
       return state;
     });
-    if (res) throw rateLimited(WHAT[name], res.msBeforeNext);
+    if (res) throw this.refuse(name, res);
+  }
+
+  private refuse(name: LimitName, res: RateLimiterRes) {
+    this.onRefused(name);
+    return rateLimited(WHAT[name], res.msBeforeNext);
   }
 
   /** Returns the refusal (over the limit) or null; Redis outages fall back to this process. */

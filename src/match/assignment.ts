@@ -9,6 +9,7 @@
 import { isUniqueViolation } from '../db/errors.ts';
 import { DomainError, notFound } from '../errors.ts';
 import type { Ride, RideOffer } from '../generated/prisma/client.ts';
+import type { Logger } from '../logger.ts';
 import { History } from './history.ts';
 import type { MatchDeps } from './deps.ts';
 import type { RoundScheduler } from './rounds.ts';
@@ -56,9 +57,11 @@ export class Assignment {
     private readonly rounds: RoundScheduler,
   ) {}
 
-  async accept(driverId: string, rideId: string): Promise<AcceptResult> {
+  // `log` on each entry point: the logger of the request being served (its lines name the request).
+
+  async accept(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<AcceptResult> {
     validateRideId(rideId);
-    const { claims, log } = this.deps;
+    const { claims } = this.deps;
     const verdict = await this.claimOrWait(rideId, driverId);
     if (verdict === 'TAKEN') return { kind: 'taken', rideId };
     if (verdict === 'NOT_OFFERED' || verdict === 'CLOSED' || verdict === 'EXPIRED') {
@@ -69,7 +72,7 @@ export class Assignment {
     if (verdict === 'WON') await this.deps.seams.afterClaim?.(rideId, driverId);
     let result: AcceptResult;
     try {
-      result = await this.confirm(rideId, driverId);
+      result = await this.confirm(rideId, driverId, log);
     } catch (err) {
       if (verdict === 'WON') await claims.unclaim(rideId, driverId).catch(() => {});
       if (err instanceof DomainError) throw err;
@@ -113,7 +116,7 @@ export class Assignment {
   }
 
   /** Postgres decides, in one statement (accept-sql.ts); the effects run after it committed. */
-  private async confirm(rideId: string, driverId: string): Promise<AcceptResult> {
+  private async confirm(rideId: string, driverId: string, log: Logger): Promise<AcceptResult> {
     const outcome = await acceptInOneStatement(this.deps.db, rideId, driverId);
     if (!outcome.locked) throw notFound('ride', rideId);
     const assigned = outcome.assigned;
@@ -123,13 +126,13 @@ export class Assignment {
       // The winner asking again: the same answer.
       return { kind: 'assigned', ride: toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: rideId } })), driverId };
     }
-    const { claims, records, notifier, transitions, log } = this.deps;
-    log.info({ rideId, driverId, round: assigned.round }, 'ride assigned');
+    const { claims, records, notifier, transitions, telemetry } = this.deps;
     await transitions.runEffects([
       () => claims.markTaken(rideId, driverId),
       () => records.assign(driverId, rideId),
       ...outcome.losers.map((loser) => () => notifier.revoke(loser, rideId, 'TAKEN')),
       () => notifier.rideChanged(assigned),
+      async () => telemetry.assigned(log, assigned, assigned.round, outcome.losers.length),
     ]);
     return { kind: 'assigned', ride: toRideView(assigned), driverId };
   }
@@ -143,24 +146,24 @@ export class Assignment {
     else if (ride && ride.status !== 'SEARCHING') await claims.close(rideId);
   }
 
-  async decline(driverId: string, rideId: string): Promise<DeclineResult> {
-    return this.endOffer(driverId, rideId, 'DECLINED');
+  async decline(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<DeclineResult> {
+    return this.endOffer(driverId, rideId, 'DECLINED', log);
   }
 
   /** The driver went OFFLINE (or silent): every live offer they hold is revoked and its ride moves on. */
-  async driverUnavailable(driverId: string): Promise<void> {
+  async driverUnavailable(driverId: string, log: Logger = this.deps.log): Promise<void> {
     const offers = await this.deps.db.rideOffer.findMany({ where: { driverId, status: 'OFFERED' }, select: { rideId: true } });
     await Promise.all(
       offers.map((o) =>
-        this.endOffer(driverId, o.rideId, 'EXPIRED').catch((err) => this.deps.log.warn({ err, rideId: o.rideId, driverId }, 'offer not withdrawn')),
+        this.endOffer(driverId, o.rideId, 'EXPIRED', log).catch((err) => log.warn({ err, rideId: o.rideId, driverId }, 'offer not withdrawn')),
       ),
     );
   }
 
   /** Ends one driver's live offer for a ride (declined, or expired because they went away). */
-  private async endOffer(driverId: string, rideId: string, as: 'DECLINED' | 'EXPIRED'): Promise<DeclineResult> {
+  private async endOffer(driverId: string, rideId: string, as: 'DECLINED' | 'EXPIRED', log: Logger): Promise<DeclineResult> {
     let roundFinished = false;
-    const { transitions, claims, records, notifier } = this.deps;
+    const { transitions, claims, records, notifier, telemetry } = this.deps;
     const result = await transitions.run(rideId, async (tx, { ride, now }, effects): Promise<DeclineResult> => {
       const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
       // Declining twice gives the same answer twice (a client may resend after a reconnect).
@@ -174,6 +177,7 @@ export class Assignment {
       });
       effects.push(() => claims.withdraw(rideId, [driverId]));
       effects.push(as === 'EXPIRED' ? () => notifier.revoke(driverId, rideId, 'EXPIRED') : () => records.release(driverId, rideId));
+      effects.push(async () => telemetry.offersEnded(log, rideId, as === 'EXPIRED' ? 'expired' : 'declined', [driverId]));
       if (ride.status === 'SEARCHING' && (await tx.rideOffer.count({ where: { rideId, status: 'OFFERED' } })) === 0) {
         // Everyone in the round said no: the next round starts now, not at the timeout.
         await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: now } });
@@ -182,7 +186,7 @@ export class Assignment {
       return { kind: 'declined', rideId };
     });
     if (roundFinished) {
-      await this.rounds.advance(rideId).catch((err) => this.deps.log.warn({ err, rideId }, 'next round deferred to the poller'));
+      await this.rounds.advance(rideId, { log }).catch((err) => log.warn({ err, rideId }, 'next round deferred to the poller'));
     }
     return result;
   }

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { DriverPicker } from './driver-picker.ts';
 import type { Notifier } from './notifier.ts';
 import type { RideClaims } from './ride-claims.ts';
+import type { RideTelemetry } from './telemetry.ts';
 import type { RideTransitions } from './transitions.ts';
 
 /**
@@ -24,6 +25,7 @@ export interface MatchDeps {
   claims: RideClaims;
   records: DriverRecords;
   notifier: Notifier;
+  telemetry: RideTelemetry;
   policy: MatchPolicy;
   driverTtlMs: number;
   log: Logger;

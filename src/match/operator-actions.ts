@@ -2,6 +2,7 @@
 // (offers revoked, an assigned driver told and freed), or complete a trip whose driver never
 // did. Each is recorded in the ride's history with the operator and the reason.
 import { DomainError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import { endLiveOffers } from './assignment.ts';
 import type { MatchDeps } from './deps.ts';
 import { History } from './history.ts';
@@ -11,8 +12,10 @@ import { toRideView, type RideView } from './ride-view.ts';
 export class OperatorActions {
   constructor(private readonly deps: MatchDeps) {}
 
-  async forceCancel(operatorId: string, rideId: string, reason: string): Promise<RideView> {
-    const { transitions, notifier, claims } = this.deps;
+  // `log`: the logger of the request being served (its lines name the request and the operator).
+
+  async forceCancel(operatorId: string, rideId: string, reason: string, log: Logger = this.deps.log): Promise<RideView> {
+    const { transitions, notifier, claims, telemetry } = this.deps;
     return transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (!isLive(ride.status)) throw new DomainError('INVALID_STATE', `ride is already ${ride.status}`);
       const updated = await tx.ride.update({
@@ -24,12 +27,13 @@ export class OperatorActions {
       const told = [...live.map((o) => o.driverId), ...(isTrip(ride.status) && ride.driverId ? [ride.driverId] : [])];
       effects.push(...told.map((driverId) => () => notifier.revoke(driverId, rideId, 'CANCELLED')));
       effects.push(() => claims.close(rideId), () => notifier.rideChanged(updated));
+      effects.push(async () => telemetry.ended(log, updated, 'cancelled_by_operator', live.length));
       return toRideView(updated);
     });
   }
 
-  async forceComplete(operatorId: string, rideId: string, reason: string): Promise<RideView> {
-    const { transitions, notifier, records } = this.deps;
+  async forceComplete(operatorId: string, rideId: string, reason: string, log: Logger = this.deps.log): Promise<RideView> {
+    const { transitions, notifier, records, telemetry } = this.deps;
     return transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (!isTrip(ride.status) || !ride.driverId) throw new DomainError('INVALID_STATE', `only a ride on its trip can be completed; it is ${ride.status}`);
       const updated = await tx.ride.update({
@@ -39,6 +43,7 @@ export class OperatorActions {
       await tx.rideHistory.create({ data: { rideId, type: History.FORCE_COMPLETED, driverId: ride.driverId, detail: `${operatorId}: ${reason}`, at: now } });
       const driverId = ride.driverId;
       effects.push(() => records.release(driverId, rideId), () => notifier.rideChanged(updated));
+      effects.push(async () => telemetry.ended(log, updated, 'completed_by_operator'));
       return toRideView(updated);
     });
   }

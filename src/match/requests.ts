@@ -10,6 +10,7 @@ import { isUniqueViolation } from '../db/errors.ts';
 import { badInput, DomainError } from '../errors.ts';
 import type { CarType, PaymentMethod } from '../generated/prisma/enums.ts';
 import { validatePoint } from '../geo/location-input.ts';
+import type { Logger } from '../logger.ts';
 import { endLiveOffers } from './assignment.ts';
 import { silenceCheckMs, type MatchDeps } from './deps.ts';
 import { History } from './history.ts';
@@ -50,8 +51,12 @@ export class RideRequests {
     private readonly scheduling: SchedulingPolicy,
   ) {}
 
-  /** Creates the ride and sends its first offers before answering (or returns the ride this key made). */
-  async request(riderId: string, input: RequestRideInput): Promise<RideView> {
+  /**
+   * Creates the ride and sends its first offers before answering (or returns the ride this key
+   * made). `log`: the request's logger (its lines name the request).
+   */
+  async request(riderId: string, input: RequestRideInput, log: Logger = this.deps.log): Promise<RideView> {
+    const receivedAt = performance.now();
     validatePoint(input.pickup, 'pickup.');
     validatePoint(input.dropoff, 'dropoff.');
     const minRating = input.minDriverRating ?? null;
@@ -85,14 +90,14 @@ export class RideRequests {
       currency: quote.currency,
       surgeMultiplier: quote.surgeMultiplier,
     };
-    if (input.scheduledAt) return this.insertAndCheck(ride, { scheduledAt: input.scheduledAt, dispatchLeadMs: this.scheduling.dispatchLeadMs });
-    const { picker, claims, notifier, policy, db, log } = this.deps;
+    if (input.scheduledAt) return this.insertAndCheck(ride, { scheduledAt: input.scheduledAt, dispatchLeadMs: this.scheduling.dispatchLeadMs }, receivedAt, log);
+    const { picker, claims, notifier, telemetry, policy, db } = this.deps;
     const radiusKm = picker.radiusForRound(1);
     const picked = await picker.pick(ride, radiusKm, new Set()).catch((err) => {
       log.warn({ err, rideId: ride.id }, 'round 1 search failed; the round loop retries');
       return [];
     });
-    if (picked.length === 0) return this.insertAndCheck(ride, { graceMs: FIRST_ROUND_GRACE_MS });
+    if (picked.length === 0) return this.insertAndCheck(ride, { graceMs: FIRST_ROUND_GRACE_MS }, receivedAt, log);
 
     const offers = picked.map((c) => ({ id: randomUUID(), driverId: c.driverId, pickupDistanceKm: c.distanceKm }));
     const driverIds = offers.map((o) => o.driverId);
@@ -114,8 +119,10 @@ export class RideRequests {
     if (claimed.status === 'rejected') await claims.open(ride.id, driverIds, policy.roundTimeoutMs).catch(() => {});
     const { requestedAt, roundEndsAt } = stored.value;
     const view = this.newView(ride, requestedAt);
-    log.info({ rideId: ride.id, riderId, offers: offers.length }, 'ride requested');
+    telemetry.requested(log, ride);
     await notifier.announceOffers(view, offers.map((o) => ({ ...o, expiresAt: roundEndsAt! })));
+    telemetry.offered(log, ride.id, 1, driverIds, radiusKm);
+    telemetry.firstOffersOut(receivedAt);
     return view;
   }
 
@@ -123,17 +130,21 @@ export class RideRequests {
    * No driver for round 1, or a ride booked ahead: store it and let the round loop take it on
    * (at once to widen the search, or when its dispatch is due).
    */
-  private async insertAndCheck(ride: NewRide, when: Parameters<typeof insertRideWithoutRound>[2]): Promise<RideView> {
+  private async insertAndCheck(ride: NewRide, when: Parameters<typeof insertRideWithoutRound>[2], receivedAt: number, log: Logger): Promise<RideView> {
     try {
       await insertRideWithoutRound(this.deps.db, ride, when);
     } catch (err) {
       if (isUniqueViolation(err)) return this.resolveConflict(ride.riderId, ride.requestKey);
       throw err;
     }
-    const scheduled = 'scheduledAt' in when;
-    this.deps.log.info({ rideId: ride.id, riderId: ride.riderId, offers: 0, scheduled }, 'ride requested');
+    this.deps.telemetry.requested(log, ride);
+    if ('scheduledAt' in when) return toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: ride.id } }));
     // If this fails (or the process dies), the pollers take over after the grace period.
-    if (!scheduled) await this.rounds.advance(ride.id, { force: true }).catch((err) => this.deps.log.error({ err, rideId: ride.id }, 'round loop failed'));
+    const offered = await this.rounds.advance(ride.id, { force: true, log }).catch((err) => {
+      log.error({ err, rideId: ride.id }, 'round loop failed');
+      return false;
+    });
+    if (offered) this.deps.telemetry.firstOffersOut(receivedAt);
     return toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: ride.id } }));
   }
 
@@ -192,8 +203,8 @@ export class RideRequests {
     };
   }
 
-  async cancel(riderId: string, rideId: string): Promise<RideView> {
-    const { transitions, notifier, claims } = this.deps;
+  async cancel(riderId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
+    const { transitions, notifier, claims, telemetry } = this.deps;
     return transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (ride.riderId !== riderId) throw new DomainError('FORBIDDEN', 'only the rider who requested a ride can cancel it');
       if (ride.status === 'CANCELLED') return toRideView(ride);
@@ -204,8 +215,10 @@ export class RideRequests {
         where: { id: rideId },
         data: { status: 'CANCELLED', endedAt: now, nextCheckAt: null, endReason: 'cancelled by rider', version: { increment: 1 } },
       });
+      let revoked = 0;
       if (ride.status === 'SEARCHING' || ride.status === 'SCHEDULED') {
         const live = await endLiveOffers(tx, rideId, now);
+        revoked = live.length;
         await tx.rideHistory.create({ data: { rideId, type: History.CANCELLED, round: ride.round, at: now } });
         effects.push(...live.map((o) => () => notifier.revoke(o.driverId, rideId, 'CANCELLED')));
       } else {
@@ -214,6 +227,7 @@ export class RideRequests {
         effects.push(() => notifier.revoke(ride.driverId!, rideId, 'CANCELLED'));
       }
       effects.push(() => claims.close(rideId), () => notifier.rideChanged(updated));
+      effects.push(async () => telemetry.ended(log, updated, 'cancelled_by_rider', revoked));
       return toRideView(updated);
     });
   }

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Ride, RideOffer } from '../generated/prisma/client.ts';
 import type { Candidate } from '../geo/location-index.ts';
+import type { Logger } from '../logger.ts';
 import { History } from './history.ts';
 import { silenceCheckMs, type MatchDeps } from './deps.ts';
 import { toRideView } from './ride-view.ts';
@@ -20,6 +21,7 @@ const SEARCH_LEASE_MS = 2_000;
 
 interface SearchPlan {
   ride: Ride;
+  log: Logger;
   everOffered: boolean;
   exclude: Set<string>;
 }
@@ -35,12 +37,16 @@ export class RoundScheduler {
     private readonly maxParallel: number,
   ) {}
 
-  /** Looks at one SEARCHING ride if it is due (or `force`): expires what is over, starts the next round. */
-  advance(rideId: string, opts: { force?: boolean } = {}): Promise<void> {
-    return this.track(this.check(rideId, opts));
+  /**
+   * Looks at one SEARCHING ride if it is due (or `force`): expires what is over, starts the next
+   * round. True when a round's offers were announced. `log`: the logger of the request that
+   * asked (the poller's checks use the service's).
+   */
+  advance(rideId: string, opts: { force?: boolean; log?: Logger } = {}): Promise<boolean> {
+    return this.track(this.check(rideId, opts.force ?? false, opts.log ?? this.deps.log));
   }
 
-  private async check(rideId: string, opts: { force?: boolean }): Promise<void> {
+  private async check(rideId: string, force: boolean, log: Logger): Promise<boolean> {
     const { db, records, transitions, driverTtlMs, policy } = this.deps;
     // Who of the live offers' drivers fell silent: asked of Redis before the transaction.
     const live = await db.rideOffer.findMany({ where: { rideId, status: 'OFFERED' }, select: { driverId: true } });
@@ -50,29 +56,29 @@ export class RoundScheduler {
 
     const plan = await transitions.run(rideId, async (tx, locked, effects): Promise<SearchPlan | null> => {
       const { now } = locked;
-      if (!opts.force && locked.ride.nextCheckAt && locked.ride.nextCheckAt > now) return null;
+      if (!force && locked.ride.nextCheckAt && locked.ride.nextCheckAt > now) return null;
       const ride = locked.ride.status === 'SCHEDULED' ? await this.startDispatch(tx, locked.ride, now, effects) : locked.ride;
       if (ride.status !== 'SEARCHING') return null;
       const offers = await tx.rideOffer.findMany({ where: { rideId } });
       const liveOffers = offers.filter((o) => o.status === 'OFFERED');
       const ended = liveOffers.filter((o) => o.expiresAt <= now || silent.has(o.driverId));
-      await this.expireOffers(tx, rideId, ended, now, effects);
+      await this.expireOffers(tx, rideId, ended, now, effects, log);
       if (liveOffers.length > ended.length) {
         await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: this.nextCheck(ride.roundEndsAt ?? now, now) } });
         return null;
       }
       if (ride.round >= policy.maxRounds) {
-        await this.endWithoutDriver(tx, ride, now, offers.length > 0, this.deps.picker.radiusForRound(policy.maxRounds), effects);
+        await this.endWithoutDriver(tx, ride, now, offers.length > 0, this.deps.picker.radiusForRound(policy.maxRounds), effects, log);
         return null;
       }
       await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: new Date(now.getTime() + SEARCH_LEASE_MS) } });
-      return { ride, everOffered: offers.length > 0, exclude: new Set(offers.map((o) => o.driverId)) };
+      return { ride, log, everOffered: offers.length > 0, exclude: new Set(offers.map((o) => o.driverId)) };
     });
-    if (plan) await this.startNextRound(plan);
+    return plan ? this.startNextRound(plan) : false;
   }
 
-  private async startNextRound(plan: SearchPlan): Promise<void> {
-    const { picker, transitions, policy, claims, notifier } = this.deps;
+  private async startNextRound(plan: SearchPlan): Promise<boolean> {
+    const { picker, transitions, policy, claims, notifier, telemetry } = this.deps;
     const empty: Array<{ round: number; radiusKm: number }> = [];
     let round = plan.ride.round;
     let radiusKm = 0;
@@ -94,7 +100,7 @@ export class RoundScheduler {
           });
         }
         if (picked.length === 0) {
-          await this.endWithoutDriver(tx, { ...ride, round }, now, plan.everOffered, radiusKm, effects);
+          await this.endWithoutDriver(tx, { ...ride, round }, now, plan.everOffered, radiusKm, effects, plan.log);
           return true;
         }
         const expiresAt = new Date(now.getTime() + policy.roundTimeoutMs);
@@ -120,6 +126,7 @@ export class RoundScheduler {
           // the claim record cannot be written (an accept then asks Postgres alone).
           await claims.open(ride.id, offers.map((o) => o.driverId), policy.roundTimeoutMs).catch(() => {});
           await notifier.announceOffers(toRideView(updated), offers);
+          telemetry.offered(plan.log, ride.id, round, offers.map((o) => o.driverId), radiusKm);
           await notifier.rideChanged(updated);
         });
         return true;
@@ -129,6 +136,7 @@ export class RoundScheduler {
         throw err;
       });
     if (!stored) await picker.release(plan.ride.id, picked);
+    return stored && picked.length > 0;
   }
 
   /** A booked ride's time has come: it searches from now on, like a ride requested now. */
@@ -143,7 +151,7 @@ export class RoundScheduler {
     return dispatched;
   }
 
-  private async endWithoutDriver(tx: Tx, ride: Ride, now: Date, everOffered: boolean, radiusKm: number, effects: Effect[]): Promise<void> {
+  private async endWithoutDriver(tx: Tx, ride: Ride, now: Date, everOffered: boolean, radiusKm: number, effects: Effect[], log: Logger): Promise<void> {
     const reason = everOffered ? `no driver accepted in ${this.deps.policy.maxRounds} round(s)` : `no available driver within ${radiusKm} km`;
     const ended = await tx.ride.update({
       where: { id: ride.id },
@@ -151,9 +159,10 @@ export class RoundScheduler {
     });
     await tx.rideHistory.create({ data: { rideId: ride.id, type: History.NO_DRIVERS_AVAILABLE, round: ride.round, detail: reason, at: now } });
     effects.push(() => this.deps.claims.close(ride.id), () => this.deps.notifier.rideChanged(ended));
+    effects.push(async () => this.deps.telemetry.ended(log, ended, 'no_drivers_available'));
   }
 
-  private async expireOffers(tx: Tx, rideId: string, offers: RideOffer[], now: Date, effects: Effect[]): Promise<void> {
+  private async expireOffers(tx: Tx, rideId: string, offers: RideOffer[], now: Date, effects: Effect[], log: Logger): Promise<void> {
     if (offers.length === 0) return;
     await tx.rideOffer.updateMany({ where: { id: { in: offers.map((o) => o.id) }, status: 'OFFERED' }, data: { status: 'EXPIRED', respondedAt: now } });
     await tx.rideHistory.createMany({
@@ -161,6 +170,7 @@ export class RoundScheduler {
     });
     effects.push(() => this.deps.claims.withdraw(rideId, offers.map((o) => o.driverId)));
     effects.push(...offers.map((o) => () => this.deps.notifier.revoke(o.driverId, rideId, 'EXPIRED')));
+    effects.push(async () => this.deps.telemetry.offersEnded(log, rideId, 'expired', offers.map((o) => o.driverId)));
   }
 
   private nextCheck(roundEndsAt: Date, now: Date): Date {

@@ -6,6 +6,7 @@
 // quote (pricing/fare.ts). If Redis lost the odometer, the quote's expected distance is used.
 import type { PricingPolicy } from '../config.ts';
 import { DomainError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import type { RideStatus } from '../generated/prisma/enums.ts';
 import { chargedFare, expectedTrip } from '../pricing/fare.ts';
 import type { Tariffs } from '../pricing/tariffs.ts';
@@ -25,18 +26,20 @@ export class Trip {
     private readonly pricing: PricingPolicy,
   ) {}
 
-  arrivedAtPickup(driverId: string, rideId: string): Promise<RideView> {
-    return this.step(driverId, rideId, ARRIVE);
+  // `log` on each step: the logger of the request being served (its lines name the request).
+
+  arrivedAtPickup(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
+    return this.step(driverId, rideId, ARRIVE, log);
   }
 
-  async startTrip(driverId: string, rideId: string): Promise<RideView> {
-    return this.step(driverId, rideId, START, () => this.deps.records.startOdometer(driverId, rideId));
+  async startTrip(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
+    return this.step(driverId, rideId, START, log, () => this.deps.records.startOdometer(driverId, rideId));
   }
 
   /** The assigned driver dropped the rider off: COMPLETED, the fare charged, the driver free again. */
-  async complete(driverId: string, rideId: string): Promise<RideView> {
+  async complete(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
     validateRideId(rideId);
-    const { transitions, records, notifier, db } = this.deps;
+    const { transitions, records, notifier, telemetry, db } = this.deps;
     // Redis and the tariff are read before the transaction (no I/O but Postgres inside it).
     const before = await db.ride.findUnique({ where: { id: rideId } });
     const odometer = before?.driverId === driverId ? await records.odometer(driverId, rideId).catch(() => null) : null;
@@ -56,13 +59,13 @@ export class Trip {
       await tx.rideHistory.create({
         data: { rideId, type: History.COMPLETED, driverId, detail: `${travelledKm} km, ${tripMinutes} min, fare ${finalFare}${odometer === null ? ' (expected distance: odometer lost)' : ''}`, at: now },
       });
-      this.deps.log.info({ rideId, driverId, travelledKm, tripMinutes, finalFare }, 'ride completed');
       effects.push(() => records.release(driverId, rideId), () => notifier.rideChanged(updated));
+      effects.push(async () => telemetry.ended(log.child({ travelledKm, tripMinutes, finalFare }), updated, 'completed'));
       return toRideView(updated);
     });
   }
 
-  private step(driverId: string, rideId: string, step: Step, after?: () => Promise<unknown>): Promise<RideView> {
+  private step(driverId: string, rideId: string, step: Step, log: Logger, after?: () => Promise<unknown>): Promise<RideView> {
     return this.deps.transitions.run(rideId, async (tx, { ride, now }, effects) => {
       if (ride.driverId !== driverId) throw new DomainError('FORBIDDEN', 'only the assigned driver can do this');
       if (ride.status === step.to) return toRideView(ride); // a retry: the same answer
@@ -70,8 +73,7 @@ export class Trip {
       const stamp = step.to === 'DRIVER_ARRIVED' ? { arrivedAt: now } : { startedAt: now };
       const updated = await tx.ride.update({ where: { id: rideId }, data: { status: step.to, ...stamp, version: { increment: 1 } } });
       await tx.rideHistory.create({ data: { rideId, type: step.history, driverId, at: now } });
-      this.deps.log.info({ rideId, driverId, status: step.to }, 'trip step');
-      effects.push(() => this.deps.notifier.rideChanged(updated));
+      effects.push(() => this.deps.notifier.rideChanged(updated), async () => this.deps.telemetry.tripStep(log, updated));
       if (after) effects.push(after);
       return toRideView(updated);
     });

@@ -15,6 +15,9 @@ export interface GraphQLContext {
   clientAddress: string;
   /** Subscriptions run over graphql-ws only. */
   transport: 'http' | 'ws';
+  /** This HTTP request's or graphql-ws operation's id, and (graphql-ws) its socket's. */
+  requestId: string;
+  socketId?: string;
   services: Services;
 }
 

@@ -8,6 +8,7 @@ import { badInput } from '../errors.ts';
 import { requireDriver, requireRole } from './access.ts';
 import { builder } from './builder.ts';
 import { DriverRef, DriverStatusEnum } from './registry.ts';
+import { requestLog } from './request-log.ts';
 
 export const PositionRef = builder.objectRef<{ lat: number; lng: number }>('Position').implement({
   description: 'A point on the map (WGS 84).',
@@ -56,8 +57,9 @@ builder.mutationField('updateDriverLocation', (t) =>
     args: { input: t.arg({ type: LocationInput, required: true, description: 'The position fix.' }) },
     resolve: async (_root, { input }, ctx) => {
       const driver = await requireDriver(ctx);
-      const ack = await ctx.services.locations.report(driver, input);
-      if (ack.onRide && !ack.outOfOrder) ctx.services.tracking.moved(ack.onRide, driver.id, { lat: input.lat, lng: input.lng, at: input.recordedAt });
+      const { locations, metrics, tracking } = ctx.services;
+      const ack = await metrics.timeLocationUpdate(() => locations.report(driver, input));
+      if (ack.onRide && !ack.outOfOrder) tracking.moved(ack.onRide, driver.id, { lat: input.lat, lng: input.lng, at: input.recordedAt });
       return ack;
     },
   }),
@@ -70,7 +72,7 @@ builder.mutationField('setDriverStatus', (t) =>
     args: { status: t.arg({ type: DriverStatusEnum, required: true, description: 'The new status.' }) },
     resolve: async (_root, { status }, ctx) => {
       const driver = await requireDriver(ctx);
-      return setDriverStatus(ctx.services, driver.id, status as DriverDuty);
+      return setDriverStatus(ctx.services, driver.id, status as DriverDuty, requestLog(ctx));
     },
   }),
 );

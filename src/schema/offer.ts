@@ -4,6 +4,7 @@ import type { OfferView } from '../match/ride-queries.ts';
 import type { DriverOfferEvent, RevokeReason } from '../pubsub.ts';
 import { requireDriver } from './access.ts';
 import { builder } from './builder.ts';
+import { requestLog } from './request-log.ts';
 import { DriverRef } from './registry.ts';
 import { RideRef } from './ride.ts';
 
@@ -138,7 +139,8 @@ builder.mutationField('acceptRide', (t) =>
     args: { rideId: t.arg.id({ required: true, description: 'The ride of the offer.' }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.assignment.accept(driver.id, String(rideId));
+      const { assignment, metrics } = ctx.services;
+      return metrics.timeAccept(() => assignment.accept(driver.id, String(rideId), requestLog(ctx)));
     },
   }),
 );
@@ -150,7 +152,7 @@ builder.mutationField('declineRide', (t) =>
     args: { rideId: t.arg.id({ required: true, description: 'The ride of the offer.' }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.assignment.decline(driver.id, String(rideId));
+      return ctx.services.assignment.decline(driver.id, String(rideId), requestLog(ctx));
     },
   }),
 );

@@ -11,6 +11,7 @@ import { cleanText } from '../input.ts';
 import { audited, countAgainst, readableRide, requireDriver, requireRider } from './access.ts';
 import { builder, type GraphQLContext } from './builder.ts';
 import { PositionRef } from './location.ts';
+import { requestLog } from './request-log.ts';
 import { CarTypeEnum, DriverRef, RiderRef } from './registry.ts';
 
 // Values are keyed by the Prisma enums, so a new value cannot come without its description.
@@ -166,7 +167,7 @@ builder.mutationField('requestRide', (t) =>
     resolve: async (_root, { input }, ctx) => {
       const rider = await requireRider(ctx);
       await countAgainst(ctx, 'rideRequests', rider.id);
-      return ctx.services.requests.request(rider.id, {
+      const request = {
         pickup: input.pickup,
         dropoff: input.dropoff,
         carType: input.carType as CarType,
@@ -175,7 +176,8 @@ builder.mutationField('requestRide', (t) =>
         clientKey: input.clientKey,
         estimateId: input.estimateId === null || input.estimateId === undefined ? null : String(input.estimateId),
         scheduledAt: input.scheduledAt,
-      });
+      };
+      return ctx.services.requests.request(rider.id, request, requestLog(ctx));
     },
   }),
 );
@@ -196,7 +198,7 @@ builder.mutationField('cancelRide', (t) =>
     args: { rideId: t.arg.id({ required: true, description: 'The ride to cancel.' }) },
     resolve: async (_root, { rideId }, ctx) => {
       const rider = await requireRider(ctx);
-      return ctx.services.requests.cancel(rider.id, String(rideId));
+      return ctx.services.requests.cancel(rider.id, String(rideId), requestLog(ctx));
     },
   }),
 );
@@ -208,7 +210,7 @@ builder.mutationField('arrivedAtPickup', (t) =>
     args: { rideId: t.arg.id({ required: true, description: 'The ride.' }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.trip.arrivedAtPickup(driver.id, String(rideId));
+      return ctx.services.trip.arrivedAtPickup(driver.id, String(rideId), requestLog(ctx));
     },
   }),
 );
@@ -220,7 +222,7 @@ builder.mutationField('startTrip', (t) =>
     args: { rideId: t.arg.id({ required: true, description: 'The ride.' }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.trip.startTrip(driver.id, String(rideId));
+      return ctx.services.trip.startTrip(driver.id, String(rideId), requestLog(ctx));
     },
   }),
 );
@@ -232,7 +234,7 @@ builder.mutationField('completeRide', (t) =>
     args: { rideId: t.arg.id({ required: true, description: 'The ride to complete.' }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
-      return ctx.services.trip.complete(driver.id, String(rideId));
+      return ctx.services.trip.complete(driver.id, String(rideId), requestLog(ctx));
     },
   }),
 );
@@ -248,7 +250,7 @@ builder.mutationField('forceCancelRide', (t) =>
     resolve: (_root, { rideId, reason }, ctx) => {
       const id = String(rideId);
       const why = cleanText('reason', reason, 200);
-      return audited(ctx, 'forceCancelRide', `ride:${id}`, () => ctx.services.queries.ride(id), () => ctx.services.operators.forceCancel(ctx.identity!.id, id, why));
+      return audited(ctx, 'forceCancelRide', `ride:${id}`, () => ctx.services.queries.ride(id), () => ctx.services.operators.forceCancel(ctx.identity!.id, id, why, requestLog(ctx)));
     },
   }),
 );
@@ -261,7 +263,7 @@ builder.mutationField('forceCompleteRide', (t) =>
     resolve: (_root, { rideId, reason }, ctx) => {
       const id = String(rideId);
       const why = cleanText('reason', reason, 200);
-      return audited(ctx, 'forceCompleteRide', `ride:${id}`, () => ctx.services.queries.ride(id), () => ctx.services.operators.forceComplete(ctx.identity!.id, id, why));
+      return audited(ctx, 'forceCompleteRide', `ride:${id}`, () => ctx.services.queries.ride(id), () => ctx.services.operators.forceComplete(ctx.identity!.id, id, why, requestLog(ctx)));
     },
   }),
 );

@@ -39,7 +39,8 @@ export interface Subscription<T> {
   stop(): void;
 }
 
-export function wsConnect(url: string, token?: string, params: Record<string, unknown> = {}): WsClient {
+/** `headers` go on the upgrade request. */
+export function wsConnect(url: string, token?: string, params: Record<string, unknown> = {}, headers?: Record<string, string>): WsClient {
   let onConnected!: () => void;
   let onClosed!: (e: { code: number; reason: string }) => void;
   let onFailed!: (e: Error) => void;
@@ -51,7 +52,13 @@ export function wsConnect(url: string, token?: string, params: Record<string, un
   connected.catch(() => {});
   const client = createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl: headers
+      ? class extends WebSocket {
+          constructor(address: string, protocols?: string | string[]) {
+            super(address, protocols, { headers });
+          }
+        }
+      : WebSocket,
     lazy: false,
     retryAttempts: 0,
     connectionParams: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...params },

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { signToken, type Role } from '../../src/auth.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type LogDestination } from '../../src/logger.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/redis/local-servers.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { cloneDatabase, dropDatabase } from '../../src/db/admin.ts';
@@ -41,6 +41,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** The address the instances reach the test's database at (e.g. through a TcpGate). */
   databaseRoute?: (databaseUrl: string) => string;
+  /** Every instance's log lines go there (set LOG_LEVEL in `env` to see them). */
+  logTo?: LogDestination;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -73,7 +75,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const instances: Instance[] = [];
   const startInstance = async (extraEnv: Record<string, string> = {}): Promise<Instance> => {
     const config = loadConfig({ ...env, ...extraEnv });
-    const services = await createServices(config, createLogger(config.logLevel));
+    const services = await createServices(config, createLogger(config.logLevel, { destination: opts.logTo }));
     const server = await startServer(services, { port: 0, host: '127.0.0.1' });
     const instance: Instance = {
       services,
