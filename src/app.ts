@@ -2,7 +2,7 @@
 // state anywhere else, so tests can run several instances in one process.
 import { RideAccess } from './access/ride-access.ts';
 import { createClock, type Clock } from './clock.ts';
-import type { Config, ShardSpec } from './config.ts';
+import type { Config } from './config.ts';
 import { createDb, type Db, type MeasuredPool } from './db/client.ts';
 import { DriverRecords } from './drivers/driver-records.ts';
 import { DriverReconciler } from './drivers/reconciler.ts';
@@ -21,6 +21,8 @@ import { RideRequests } from './match/requests.ts';
 import { RoundScheduler } from './match/rounds.ts';
 import { RideTransitions } from './match/transitions.ts';
 import { Events } from './pubsub.ts';
+import { ClusterRouter } from './redis/cluster-router.ts';
+import type { Router } from './redis/router.ts';
 import { ShardRouter } from './redis/shard-router.ts';
 import { Registry } from './registry/registry.ts';
 
@@ -30,7 +32,7 @@ export interface Services {
   clock: Clock;
   db: Db;
   pool: MeasuredPool;
-  router: ShardRouter;
+  router: Router;
   events: Events;
   registry: Registry;
   records: DriverRecords;
@@ -48,22 +50,36 @@ export interface Services {
   seams: MatchSeams;
 }
 
-/** Connects to Postgres, the shards and the event bus, and starts the background loops. */
-export async function createServices(config: Config, log: Logger): Promise<Services> {
-  const shards: ShardSpec[] = config.redisShards ?? [];
-  if (shards.length === 0) throw new Error('no Redis shards configured');
-  const clock = createClock(config.clockSkewMs);
-  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize);
-  const router = new ShardRouter(shards, {
+/** Client-side shards, or a Redis Cluster: the rest of the code cannot tell which. */
+function createRouter(config: Config, log: Logger): Router {
+  const health = {
     healthIntervalMs: config.shards.healthIntervalMs,
     downAfterMisses: config.shards.downAfterMisses,
     upAfterSuccesses: config.shards.upAfterSuccesses,
     commandTimeoutMs: config.shards.commandTimeoutMs,
-    readWindowMs: config.geo.driverTtlMs,
     log,
-  });
+  };
+  if (config.redisCluster) return new ClusterRouter(config.redisCluster, health);
+  const shards = config.redisShards ?? [];
+  if (shards.length === 0) throw new Error('no Redis shards configured');
+  return new ShardRouter(shards, { ...health, readWindowMs: config.geo.driverTtlMs });
+}
+
+/** Development and test only (production requires PUBSUB_REDIS_URL): the bus rides on the first shard or cluster node. */
+function defaultBusUrl(config: Config): string {
+  const cluster = config.redisCluster;
+  if (!cluster) return config.redisShards![0]!.url;
+  const auth = cluster.password ? `${encodeURIComponent(cluster.username ?? '')}:${encodeURIComponent(cluster.password)}@` : '';
+  return `${cluster.tls ? 'rediss' : 'redis'}://${auth}${cluster.nodes[0]!.host}:${cluster.nodes[0]!.port}`;
+}
+
+/** Connects to Postgres, Redis and the event bus, and starts the background loops. */
+export async function createServices(config: Config, log: Logger): Promise<Services> {
+  const clock = createClock(config.clockSkewMs);
+  const router = createRouter(config, log);
+  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize);
   await router.start();
-  const events = new Events(config.pubsubRedisUrl ?? shards[0]!.url, { publishTimeoutMs: config.busPublishTimeoutMs, log });
+  const events = new Events(config.pubsubRedisUrl ?? defaultBusUrl(config), { publishTimeoutMs: config.busPublishTimeoutMs, log });
   await events.ready();
 
   const registry = new Registry(db);

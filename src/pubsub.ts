@@ -12,7 +12,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
 import type { RideView } from './match/ride-view.ts';
-import { redisOptionsFromUrl } from './redis/shard-router.ts';
+import { redisOptionsFromUrl } from './redis/connection.ts';
 
 export type RevokeReason = 'TAKEN' | 'CANCELLED' | 'EXPIRED';
 

@@ -12,6 +12,7 @@ import { offset, registerDrivers, registerRider, report } from './helpers/fixtur
 import { eventually, http, wsConnect } from './helpers/graphql.ts';
 import { spawnServer } from './helpers/process.ts';
 import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
+import type { ShardRouter } from '../src/redis/shard-router.ts';
 
 async function riderToken(stack: Stack) {
   const id = uniqueId('rider');
@@ -120,7 +121,7 @@ describe('shard health with hysteresis; a shard that was down rejoins empty', ()
 
   const spot = { lat: 55.6761, lng: 12.5683 };
   const region = regionOf(spot.lat, spot.lng);
-  const owner = () => stack.services.router.ranked(regionRoute(region))[0]!;
+  const owner = () => (stack.services.router as ShardRouter).ranked(regionRoute(region))[0]!;
   const shardProcess = () => stack.shards[stack.services.router.shards.indexOf(owner())]!;
   const flips: string[] = [];
 
