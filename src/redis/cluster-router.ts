@@ -55,6 +55,10 @@ function isUnavailable(err: unknown): boolean {
   );
 }
 
+/** The slot is served elsewhere now (MOVED) or is moving (ASK): the command was not run. */
+const isRedirect = (err: unknown) => err instanceof Error && /^(MOVED|ASK) \d+ /.test(err.message);
+const MAX_REDIRECTS = 3;
+
 const nodeName = (node: Redis) => `${node.options.host}:${node.options.port}`;
 
 export class ClusterRouter implements Router {
@@ -80,6 +84,10 @@ export class ClusterRouter implements Router {
         scaleReads: 'master',
         clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
         slotsRefreshTimeout: options.commandTimeoutMs,
+        // Re-read the slot map as often as we check health, so a promoted replica (or a new one)
+        // is known within one interval even if no command failed. Set on purpose: ioredis 6
+        // documents a 5 s default but sets none, and then never re-reads the map by itself.
+        slotsRefreshInterval: options.healthIntervalMs,
         redisOptions: {
           commandTimeout: options.commandTimeoutMs,
           maxRetriesPerRequest: 0,
@@ -135,12 +143,21 @@ export class ClusterRouter implements Router {
 
   /** Runs the operation on the cluster client (routed by slot). Unavailable → NoHealthyShardError; slow → ShardTimeoutError. */
   async write<T>(routeKey: string, op: (redis: ScriptedClient) => Promise<T>): Promise<T> {
-    try {
-      return await op(this.cluster as ScriptedClient);
-    } catch (err) {
-      if (isTimeout(err)) throw new ShardTimeoutError(this.ownerName(routeKey));
-      if (isUnavailable(err)) throw new NoHealthyShardError();
-      throw err;
+    for (let redirects = 0; ; redirects++) {
+      try {
+        return await op(this.cluster as ScriptedClient);
+      } catch (err) {
+        // An automatically pipelined command answered MOVED/ASK (its slot moved: a failover)
+        // reaches us as it is: ioredis re-sends a pipeline only when every command in it got the
+        // same answer. The command did not run, so it runs again once the slot map is re-read.
+        if (isRedirect(err) && redirects < MAX_REDIRECTS) {
+          await new Promise<void>((resolve) => this.cluster.refreshSlotsCache(() => resolve()));
+          continue;
+        }
+        if (isTimeout(err)) throw new ShardTimeoutError(this.ownerName(routeKey));
+        if (isUnavailable(err) || isRedirect(err)) throw new NoHealthyShardError();
+        throw err;
+      }
     }
   }
 
