@@ -35,10 +35,12 @@ export async function benchContention(opts: { db: Db; url: string; rides: number
       return c.updateDriverLocation({ lat: at.lat + (i % opts.perRide) * 0.0005, lng: at.lng, recordedAt: new Date().toISOString() });
     }),
   );
-  await opts.db.rider.upsert({ where: { id: 'bench-contention' }, create: { id: 'bench-contention', name: 'Contention' }, update: {} });
-  const rider = await clientFor(opts.url, 'rider', 'bench-contention', 'http');
+  // A rider holds one live ride at a time: one rider per ride.
+  const riderIds = Array.from({ length: opts.rides }, (_, r) => `bench-contention-${r}`);
+  await opts.db.rider.createMany({ data: riderIds.map((id) => ({ id, name: id })), skipDuplicates: true });
+  const riders = await Promise.all(riderIds.map((id) => clientFor(opts.url, 'rider', id, 'http')));
   const rides = await Promise.all(
-    Array.from({ length: opts.rides }, (_, r) =>
+    riders.map((rider, r) =>
       rider.requestRide({ pickup: center(r), dropoff: { lat: center(r).lat + 0.02, lng: center(r).lng }, carType: 'ECONOMY', paymentMethod: 'CARD' }),
     ),
   );
@@ -61,7 +63,7 @@ export async function benchContention(opts: { db: Db; url: string; rides: number
   const rows = await opts.db.rideOffer.groupBy({ by: ['rideId'], where: { rideId: { in: rides.map((r) => r.id) }, status: 'ACCEPTED' }, _count: true });
   const doubleInDb = rows.filter((r) => r._count > 1).length;
   const doubleInAnswers = [...winnersPerRide.values()].filter((n) => n > 1).length;
-  await Promise.all([...clients, rider].map((c) => c.close()));
+  await Promise.all([...clients, ...riders].map((c) => c.close()));
   return {
     rides: opts.rides,
     driversPerRide: opts.perRide,

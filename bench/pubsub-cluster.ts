@@ -202,6 +202,6 @@ const dir = path.resolve(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `pubsub-${date.slice(0, 16).replace(':', '')}.md`);
 writeFileSync(file, `${lines.join('\n')}\n`);
-console.log(lines.slice(4, 5 + results.length).join('\n'));
+console.log(lines.slice(4, 6 + results.length).join('\n'));
 console.log(`report written to ${path.relative(process.cwd(), file)}`);
 process.exit(0);
