@@ -41,6 +41,8 @@ export interface CostResult {
 
 const RIDES = 200;
 const CONCURRENCY = 10;
+/** How long the idle cost is sampled before each phase. */
+const IDLE_MS = 3_000;
 /** PostgreSQL 15 backends publish their statistics at most every 1 s, and when idle after 10 s. */
 const PG_STATS_FLUSH_MS = 11_000;
 
@@ -79,14 +81,20 @@ export async function benchCosts(opts: {
       const after = await sample();
       return { apiMs: cpuMsBetween(before.api, after.api), pgMs: cpuMsBetween(before.pg, after.pg), redis: redisBetween(before.redis, after.redis) };
     };
+    // The idle cost (round poller, health checks) is measured just before, for as long as the
+    // load then takes, and subtracted.
+    const idleFrom = await sample();
+    const idleStarted = performance.now();
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const idleMs = performance.now() - idleStarted;
+    const idleRaw = await between(idleFrom);
     const before = await sample();
     const started = performance.now();
     const operations = await run();
     const seconds = (performance.now() - started) / 1000;
     const load = await between(before);
-    const idleFrom = await sample();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
-    const idle = await between(idleFrom);
+    const scale = (seconds * 1000) / idleMs;
+    const idle = { apiMs: idleRaw.apiMs * scale, pgMs: idleRaw.pgMs * scale, redis: { cpuUs: idleRaw.redis.cpuUs * scale } };
     return {
       operations,
       seconds,

@@ -72,6 +72,8 @@ function serverEnv(): Record<string, string> {
     LOCATION_BURST: '1000',
     RIDE_REQUEST_LIMIT: '10000',
     OPERATION_LIMIT: '1000000',
+    // Offers stay acceptable until (f) accepts them, however long its request phase takes here.
+    MATCH_ROUND_TIMEOUT_MS: '120000',
   };
 }
 

@@ -33,12 +33,16 @@ export interface Supervision {
 }
 
 export function superviseWorkers(s: Supervision): void {
+  // Our own list: node:cluster drops a worker from cluster.workers on its IPC 'disconnect',
+  // which may come after its 'exit'.
+  const live = new Set<Worker>();
   const up = new Set<Worker>();
   let announced = false;
   let stopping = false;
 
   const fork = () => {
     const worker = cluster.fork(s.env);
+    live.add(worker);
     worker.on('message', (message: unknown) => {
       if (!isUp(message)) return;
       up.add(worker);
@@ -48,9 +52,10 @@ export function superviseWorkers(s: Supervision): void {
       }
     });
     worker.once('exit', (code, signal) => {
+      live.delete(worker);
       const wasUp = up.delete(worker);
       if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) void finish(0);
+        if (live.size === 0) void finish(0);
         return;
       }
       if (!wasUp) {
@@ -73,13 +78,12 @@ export function superviseWorkers(s: Supervision): void {
     if (stopping) return;
     stopping = true;
     exitCode = code;
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
-    if (workers.length === 0) return void finish(code);
+    if (live.size === 0) return void finish(code);
     // Each worker drains on its own SIGTERM (graceful shutdown of its server); one that is still
     // there well after the grace period is killed.
-    for (const w of workers) w.process.kill('SIGTERM');
+    for (const w of live) w.process.kill('SIGTERM');
     setTimeout(() => {
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      for (const w of live) w.process.kill('SIGKILL');
     }, s.drainMs + 1_000).unref();
   };
 
@@ -90,7 +94,7 @@ export function superviseWorkers(s: Supervision): void {
     if (signalledAt !== null) {
       if (Date.now() - signalledAt < 1_000) return;
       s.log.warn(`${signal} again: killing the workers`);
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      for (const w of live) w.process.kill('SIGKILL');
       process.exit(1);
     }
     signalledAt = Date.now();

@@ -26,6 +26,7 @@ interface SimDriver {
 }
 const drivers: SimDriver[] = [];
 let reporting = true;
+let reports = 0;
 let loops: Promise<void>[] = [];
 const centers = gridDisk(latLngToCell(12.9716, 77.5946, REGION_RESOLUTION), 1).map((r) => cellToLatLng(r));
 
@@ -47,6 +48,7 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, (i * PING_MS) / drivers.length));
     while (reporting) {
       const res = await d.ws.request(UPDATE, { input: { ...d.position, recordedAt: new Date().toISOString() } }).catch((e) => ({ errors: [{ message: String(e) }] }));
+      reports += 1;
       if (res.errors) d.errors.push((res.errors[0] as { extensions?: { code?: string } }).extensions?.code ?? res.errors[0]!.message);
       await new Promise((r) => setTimeout(r, PING_MS));
     }
@@ -154,5 +156,5 @@ it('matches on a cluster, and goes on matching after a primary is killed and its
   // While the slots failed over, a report could fail, but only with a typed, retryable answer.
   const errors = drivers.flatMap((d) => d.errors);
   expect(errors.filter((e) => e !== 'SERVICE_UNAVAILABLE' && e !== 'RETRYABLE')).toEqual([]);
-  console.info(`failover: replica promoted ${promotedAt - killedAt} ms after the kill; ${errors.length} of the reports failed meanwhile (typed, retryable)`);
+  console.info(`failover: replica promoted ${promotedAt - killedAt} ms after the kill; ${errors.length} of ${reports} reports failed meanwhile (typed, retryable)`);
 });

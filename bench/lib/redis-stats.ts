@@ -11,7 +11,8 @@ export interface RedisSample {
 
 export async function sampleRedis(servers: Redis[]): Promise<RedisSample> {
   const sample: RedisSample = { cpuUs: 0, byCommand: {} };
-  for (const info of await Promise.all(servers.map((s) => s.info()))) {
+  // 'all': the default INFO leaves commandstats out.
+  for (const info of await Promise.all(servers.map((s) => s.info('all')))) {
     sample.cpuUs += (Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1])) * 1e6;
     for (const m of info.matchAll(/cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/g)) {
       const entry = (sample.byCommand[m[1]!] ??= { calls: 0, usec: 0 });

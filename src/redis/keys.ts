@@ -1,7 +1,9 @@
-// Every Redis key name and routing key in one place. Keys carry {hash tags} so the same scripts
-// would run unchanged under Redis Cluster (all keys of one script share a tag).
+// Every Redis key name and routing key in one place. Keys carry {hash tags}, so the same scripts
+// run unchanged under Redis Cluster (all keys of one script, or of one MULTI, share a tag: a slot).
 //
-// Routing keys decide the shard (rendezvous over healthy shards, see shard-router.ts):
+// Routing keys decide the shard (rendezvous over healthy shards, see shard-router.ts); under a
+// cluster the key's own slot decides, and a routing key `<kind>:<id>` names the keys tagged
+// `{<id>}` (cluster-router.ts owner()):
 //   region:<h3>  a region's driver index     driver:<id>  a driver's record     ride:<id>  a ride's claim record
 
 export const regionRoute = (region: string) => `region:${region}`;
