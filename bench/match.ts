@@ -44,7 +44,8 @@ interface Probe {
 }
 
 const PROBES = 200;
-const RIDERS = 20;
+/** A rider holds one live ride at a time: at 20 rides/s each rider asks every 5 s, long after its last ride ended. */
+const RIDERS = 100;
 
 export class MatchBench {
   private fleet: DriverProfile[] = [];

@@ -1,6 +1,7 @@
 // The benchmark report: one table against the targets (met / missed by how much), the raw numbers,
 // and where the server's time goes (CPU profiles) for whatever missed.
 import type { ContentionResult } from './contention.ts';
+import type { CostResult, PhaseCost } from './costs.ts';
 import type { IngestResult } from './ingest.ts';
 import type { MatchLevel } from './match.ts';
 import type { MemoryResult } from './memory.ts';
@@ -16,6 +17,7 @@ export interface BenchReport {
   search: SearchResult;
   contention: ContentionResult;
   memory: MemoryResult;
+  costs: CostResult;
   profiles: { ingest: Array<{ bucket: string; percent: number }>; match: Array<{ bucket: string; percent: number }> };
 }
 
@@ -44,10 +46,33 @@ function verdict(target: keyof typeof TARGETS, value: number): string {
 const n = (v: number, digits = 0) => v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (v: number) => (Number.isNaN(v) ? '-' : `${n(v, v < 10 ? 2 : 1)} ms`);
 
+/** (f): what each operation costs each tier, the inputs of the README's capacity model. */
+function costTable(r: BenchReport): string {
+  const c = r.costs;
+  const calls = (p: PhaseCost) =>
+    ['evalsha', 'publish']
+      .filter((cmd) => p.redisByCommand[cmd])
+      .map((cmd) => `${cmd} ${n(p.redisByCommand[cmd]!.calls / p.operations, 1)}×`)
+      .join(', ');
+  return [
+    `## Cost per operation on each tier (${n(c.onlineDrivers)} drivers online)`,
+    '',
+    '| operation | API CPU | Redis CPU, all shards | of which in scripts / bus PUBLISH | calls per operation | Postgres backend CPU |',
+    '| --- | --- | --- | --- | --- | --- |',
+    `| location update (median round of (a)) | ${n(r.ingest.ours.apiCpuUsPerUpdate)} µs | ${n(r.ingest.ours.redisCpuUsPerUpdate, 1)} µs | ${n(r.ingest.ours.redisScriptUsPerUpdate, 1)} µs / 0 | evalsha 2× | 0 |`,
+    `| search, first round (c) | - | - | ${n(r.search.ours.serverUsPerSearch, 1)} µs / - | - | - |`,
+    `| requestRide (${c.request.operations} rides, ${n(c.request.seconds, 1)} s) | ${n(c.request.apiCpuUs)} µs | ${n(c.request.redisCpuUs)} µs | ${n(c.request.redisScriptUs)} µs / ${n(c.request.busUs)} µs | ${calls(c.request)} | ${n(c.request.postgresCpuUs)} µs |`,
+    `| acceptRide (${c.accept.operations} accepts, ${c.acceptsWon} won, ${n(c.accept.seconds, 1)} s) | ${n(c.accept.apiCpuUs)} µs | ${n(c.accept.redisCpuUs)} µs | ${n(c.accept.redisScriptUs)} µs / ${n(c.accept.busUs)} µs | ${calls(c.accept)} | ${n(c.accept.postgresCpuUs)} µs |`,
+    '',
+    `Postgres per ride (request + accept, pg_stat_database, includes the round poller's background queries): ${n(c.postgresPerRide.transactions, 1)} transactions, ${n(c.postgresPerRide.inserted, 1)} rows inserted, ${n(c.postgresPerRide.updated, 1)} rows updated, ${n(c.postgresPerRide.activeMs, 2)} ms active time.`,
+  ].join('\n');
+}
+
 export function renderReport(r: BenchReport): { markdown: string; table: string } {
   const large = r.match.at(-1)!;
   const rows: string[][] = [
     ['a', `ingest, ${r.ingest.sockets} sockets (median of ${r.ingest.rounds.length} rounds)`, `${n(r.ingest.ours.updatesPerSecond)} updates/s; ack p50 ${ms(r.ingest.ours.ackP50Ms)}, p99 ${ms(r.ingest.ours.ackP99Ms)}`, TARGETS.ingestPerSecond.label, verdict('ingestPerSecond', r.ingest.ours.updatesPerSecond)],
+    ['a', `ingest, same, two workers on one port (WORKERS=2)`, `${n(r.ingest.twoWorkers.updatesPerSecond)} updates/s (${n(r.ingest.twoWorkers.updatesPerSecond / r.ingest.ours.updatesPerSecond, 2)}× one worker); ack p50 ${ms(r.ingest.twoWorkers.ackP50Ms)}, p99 ${ms(r.ingest.twoWorkers.ackP99Ms)}`, '-', '-'],
     ['a', 'ingest, ours / raw (plain ws + JSON + same Lua)', `${n(r.ingest.ratio, 2)}× (raw ${n(r.ingest.raw.updatesPerSecond)}/s; ack p50 ${ms(r.ingest.raw.ackP50Ms)})`, TARGETS.ingestRatio.label, verdict('ingestRatio', r.ingest.ratio)],
     ...r.match.flatMap((level) => [
       ['b', `first offer on a driver socket, ${n(level.onlineDrivers)} online (${level.assigned}/${level.rides} rides)`, `p50 ${ms(level.firstOfferMs.p50)}, p95 ${ms(level.firstOfferMs.p95)}, p99 ${ms(level.firstOfferMs.p99)}`, level === large ? `${TARGETS.firstOfferP50.label}, ${TARGETS.firstOfferP99.label}` : '-', level === large ? [verdict('firstOfferP50', level.firstOfferMs.p50), verdict('firstOfferP99', level.firstOfferMs.p99)].join(' / ') : '-'],
@@ -72,9 +97,14 @@ export function renderReport(r: BenchReport): { markdown: string; table: string 
     '',
     table,
     '',
-    'Rounds of (a), side by side:',
+    'Rounds of (a), side by side (2 cores shared by the load generator, every server process, the shards and PostgreSQL: a second worker competes with the load for the same cores):',
     '',
-    ...r.ingest.rounds.map((x, i) => `- round ${i + 1}: ours ${n(x.ours.updatesPerSecond)}/s, raw ${n(x.raw.updatesPerSecond)}/s`),
+    ...r.ingest.rounds.map(
+      (x, i) =>
+        `- round ${i + 1}: one worker ${n(x.ours.updatesPerSecond)}/s, two workers ${n(x.twoWorkers.updatesPerSecond)}/s, raw ${n(x.raw.updatesPerSecond)}/s; API CPU per update ${n(x.ours.apiCpuUsPerUpdate)} µs (two workers: ${n(x.twoWorkers.apiCpuUsPerUpdate)} µs)`,
+    ),
+    '',
+    costTable(r),
     '',
     '## Where the server time goes',
     '',

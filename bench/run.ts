@@ -13,6 +13,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { ShardRouter } from '../src/redis/shard-router.ts';
 import { startChildServer, type ChildServer } from '../src/sim/server-process.ts';
 import { benchContention } from './contention.ts';
+import { benchCosts } from './costs.ts';
 import { benchIngest, loadOurs } from './ingest.ts';
 import { monotonicMicros, summariseProfile } from './lib/cpu-profile.ts';
 import { boxAround, JWT_SECRET, METRICS_TOKEN } from './lib/fleet.ts';
@@ -56,8 +57,8 @@ async function freshDatabase(): Promise<void> {
 
 /**
  * A server for measuring: quiet sweeper (its scripts would blur INFO commandstats), long TTL, and
- * per-identity limits out of the way (the load generator's few identities send far more than
- * any real driver or rider: a refused update or request would measure the limit, not the path).
+ * the per-identity limits out of the way: the load sends far more per driver and per rider than
+ * any client may (the limits' own cost is measured by bench:abuse and counted in every update).
  */
 function serverEnv(): Record<string, string> {
   return {
@@ -68,10 +69,12 @@ function serverEnv(): Record<string, string> {
     NODE_ENV: 'development',
     DRIVER_TTL_MS: String(SETTINGS.driverTtlMs),
     SWEEP_INTERVAL_MS: '600000',
-    LOCATION_RATE_PER_S: '1000',
+    LOCATION_RATE_PER_S: '1000000',
     LOCATION_BURST: '1000',
     RIDE_REQUEST_LIMIT: '10000',
     OPERATION_LIMIT: '1000000',
+    // Offers stay acceptable until (f) accepts them, however long its request phase takes here.
+    MATCH_ROUND_TIMEOUT_MS: '120000',
   };
 }
 
@@ -118,16 +121,24 @@ const router = routerFor(shards);
 await router.start();
 log(`server up on ${server.url} with shards ${shards.map((s) => s.url).join(' ')}`);
 
-log('(a) ingest: ours and raw, alternating');
+// The same server as two worker processes on one port (WORKERS=2), for (a) only.
+const twoWorkers = await startChildServer({ ...serverEnv(), WORKERS: '2' });
+const twoWorkersShards = twoWorkers.shards.map((s) => new Redis(s.url));
+log(`second server (WORKERS=2) up on ${twoWorkers.url}`);
+
+log('(a) ingest: one worker, two workers and raw, alternating');
 const ingest = await benchIngest({
   db,
-  url: server.url,
+  oneWorker: { url: server.url, pid: server.child.pid!, shards: router.shards.map((s) => s.server) },
+  twoWorkers: { url: twoWorkers.url, pid: twoWorkers.child.pid!, shards: twoWorkersShards },
   shards,
   sockets: SETTINGS.ingestSockets,
   seconds: SETTINGS.ingestSeconds,
   rounds: SETTINGS.ingestRounds,
 });
-log(`(a) ours ${ingest.ours.updatesPerSecond.toFixed(0)}/s, raw ${ingest.raw.updatesPerSecond.toFixed(0)}/s`);
+log(`(a) ours ${ingest.ours.updatesPerSecond.toFixed(0)}/s, two workers ${ingest.twoWorkers.updatesPerSecond.toFixed(0)}/s, raw ${ingest.raw.updatesPerSecond.toFixed(0)}/s`);
+for (const r of twoWorkersShards) r.disconnect();
+await twoWorkers.stop();
 
 log('(b) matching latency');
 const match = new MatchBench({ db, url: server.url, router, box: CITY, driverTtlMs: SETTINGS.driverTtlMs, maxFleet: Math.max(...SETTINGS.densities) });
@@ -150,6 +161,18 @@ const search = await benchSearch({
   searches: SETTINGS.searches,
   originalSearches: SETTINGS.originalSearches,
 });
+
+log('(f) cost per operation on each tier');
+const costs = await benchCosts({
+  db,
+  databaseUrl: DATABASE_URL,
+  url: server.url,
+  serverPid: server.child.pid!,
+  shards: router.shards.map((s) => s.server),
+  box: CITY,
+  onlineDrivers: Math.max(...SETTINGS.densities),
+});
+log(`(f) requestRide: API ${costs.request.apiCpuUs.toFixed(0)} µs CPU, accept: API ${costs.accept.apiCpuUs.toFixed(0)} µs CPU`);
 await match.tearDown();
 
 log('(d) contention');
@@ -205,7 +228,7 @@ const report: BenchReport = {
     redis: version('redis-server', ['--version']),
     postgres: version('psql', ['--version']),
     shards: shards.length,
-    note: 'server, load generator, 3 redis-server shards and PostgreSQL share this machine',
+    note: `server, load generator, 3 redis-server shards and PostgreSQL share this machine (load average ${os.loadavg()[0]!.toFixed(1)} at the end: other sessions ran too)`,
   },
   settings: SETTINGS,
   ingest,
@@ -213,14 +236,17 @@ const report: BenchReport = {
   search,
   contention,
   memory,
+  costs,
   profiles: { ingest: ingestProfile, match: matchProfile },
 };
 const { markdown, table } = renderReport(report);
-mkdirSync(path.resolve(import.meta.dirname, 'results'), { recursive: true });
+// BENCH_RESULTS_DIR: somewhere else for a trial run with reduced settings (bench/results keeps full runs).
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.resolve(import.meta.dirname, 'results');
+mkdirSync(resultsDir, { recursive: true });
 const stamp = report.date.slice(0, 16).replace(':', '');
-const base = path.resolve(import.meta.dirname, 'results', stamp);
+const base = path.join(resultsDir, stamp);
 writeFileSync(`${base}.md`, markdown);
 writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\n${table}\n`);
-log(`report written to bench/results/${stamp}.md and .json`);
+log(`report written to ${base}.md and .json`);
 process.exit(0);

@@ -4,7 +4,7 @@ import { RideAccess } from './access/ride-access.ts';
 import { AuditLog } from './admin/audit.ts';
 import { Directory } from './admin/directory.ts';
 import { createClock, type Clock } from './clock.ts';
-import type { Config, ShardSpec } from './config.ts';
+import type { Config } from './config.ts';
 import { createDb, type Db, type MeasuredPool } from './db/client.ts';
 import { DriverRecords } from './drivers/driver-records.ts';
 import { DriverReconciler } from './drivers/reconciler.ts';
@@ -30,6 +30,8 @@ import { Estimates } from './pricing/estimates.ts';
 import { Surge } from './pricing/surge.ts';
 import { Tariffs } from './pricing/tariffs.ts';
 import { Events } from './pubsub.ts';
+import { ClusterRouter } from './redis/cluster-router.ts';
+import type { Router } from './redis/router.ts';
 import { ShardRouter } from './redis/shard-router.ts';
 import { Registry } from './registry/registry.ts';
 
@@ -40,7 +42,7 @@ export interface Services {
   clock: Clock;
   db: Db;
   pool: MeasuredPool;
-  router: ShardRouter;
+  router: Router;
   events: Events;
   registry: Registry;
   records: DriverRecords;
@@ -65,23 +67,37 @@ export interface Services {
   seams: MatchSeams;
 }
 
-/** Connects to Postgres, the shards and the event bus, and starts the background loops. */
-export async function createServices(config: Config, log: Logger): Promise<Services> {
-  const shards: ShardSpec[] = config.redisShards ?? [];
-  if (shards.length === 0) throw new Error('no Redis shards configured');
-  const clock = createClock(config.clockSkewMs);
-  const metrics = new Metrics();
-  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize, (ms) => metrics.poolWaited(ms));
-  const router = new ShardRouter(shards, {
+/** Client-side shards, or a Redis Cluster: the rest of the code cannot tell which. */
+function createRouter(config: Config, log: Logger): Router {
+  const health = {
     healthIntervalMs: config.shards.healthIntervalMs,
     downAfterMisses: config.shards.downAfterMisses,
     upAfterSuccesses: config.shards.upAfterSuccesses,
     commandTimeoutMs: config.shards.commandTimeoutMs,
-    readWindowMs: config.geo.driverTtlMs,
     log,
-  });
+  };
+  if (config.redisCluster) return new ClusterRouter(config.redisCluster, health);
+  const shards = config.redisShards ?? [];
+  if (shards.length === 0) throw new Error('no Redis shards configured');
+  return new ShardRouter(shards, { ...health, readWindowMs: config.geo.driverTtlMs });
+}
+
+/** Development and test only (production requires PUBSUB_REDIS_URL): the bus rides on the first shard or cluster node. */
+function defaultBusUrl(config: Config): string {
+  const cluster = config.redisCluster;
+  if (!cluster) return config.redisShards![0]!.url;
+  const auth = cluster.password ? `${encodeURIComponent(cluster.username ?? '')}:${encodeURIComponent(cluster.password)}@` : '';
+  return `${cluster.tls ? 'rediss' : 'redis'}://${auth}${cluster.nodes[0]!.host}:${cluster.nodes[0]!.port}`;
+}
+
+/** Connects to Postgres, Redis and the event bus, and starts the background loops. */
+export async function createServices(config: Config, log: Logger): Promise<Services> {
+  const clock = createClock(config.clockSkewMs);
+  const router = createRouter(config, log);
+  const metrics = new Metrics();
+  const { db, pool } = createDb(config.databaseUrl, config.dbPoolSize, (ms) => metrics.poolWaited(ms));
   await router.start();
-  const events = new Events(config.pubsubRedisUrl ?? shards[0]!.url, { publishTimeoutMs: config.busPublishTimeoutMs, log });
+  const events = new Events(config.pubsubRedisUrl ?? defaultBusUrl(config), { publishTimeoutMs: config.busPublishTimeoutMs, log });
   await events.ready();
   metrics.watch({
     shards: () => router.status(),

@@ -29,6 +29,9 @@ const envSchema = z.object({
   /** Shards, separated by spaces or semicolons; each `[name=]redis://host:port` or
    *  `[name=]redis+sentinel://h1:p1,h2:p2/mastername`. Unset: local shard processes are started. */
   REDIS_SHARDS: z.string().trim().optional(),
+  /** A Redis Cluster instead of shards: `redis://[user:pass@]h1:p1,h2:p2,…` (any reachable nodes;
+   *  the rest are discovered). Exclusive with REDIS_SHARDS. */
+  REDIS_CLUSTER: z.string().trim().optional(),
   /** Redis for cross-instance events (redis:// or redis+sentinel://). Default: the first shard
    *  in development and test; required elsewhere. */
   PUBSUB_REDIS_URL: z.string().trim().optional(),
@@ -52,6 +55,8 @@ const envSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: int(1_000, 300_000).default(15_000),
   HTTP_KEEPALIVE_TIMEOUT_MS: int(100, 120_000).default(5_000),
   SHUTDOWN_GRACE_MS: int(0, 60_000).default(3_000),
+  /** API processes on this host sharing the port (node:cluster); 1 = this process serves alone. */
+  WORKERS: int(1, 64).default(1),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** GET /metrics on a listener of its own (0: any free port). Unset: /metrics is served on PORT,
    *  and only when METRICS_TOKEN is set. */
@@ -133,6 +138,14 @@ export interface ShardSpec {
   url: string;
 }
 
+/** Seed nodes of a Redis Cluster; ioredis discovers the others. */
+export interface ClusterSpec {
+  nodes: Array<{ host: string; port: number }>;
+  username?: string;
+  password?: string;
+  tls: boolean;
+}
+
 export interface Config {
   env: string;
   /** development or test: the dev secret, local shards and GraphiQL by default are allowed. */
@@ -143,6 +156,8 @@ export interface Config {
   dbPoolSize: number;
   /** null = start local redis-server shard processes (development convenience). */
   redisShards: ShardSpec[] | null;
+  /** Set: keys live on this Redis Cluster (redisShards is then null and no local shards start). */
+  redisCluster: ClusterSpec | null;
   pubsubRedisUrl: string | null;
   localRedisShardCount: number;
   jwt: { secret: string; issuer: string | null; audience: string | null };
@@ -155,6 +170,7 @@ export interface Config {
   ws: { maxPayloadBytes: number; maxSubscriptionsPerSocket: number; maxSocketsPerIdentity: number };
   http: { maxBodyBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number };
   shutdownGraceMs: number;
+  workers: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Where GET /metrics is served: its own port (null: on `port`) and the token it asks for. */
   metrics: { port: number | null; token: string | null };
@@ -255,6 +271,21 @@ export function parseShardList(value: string): ShardSpec[] {
     });
 }
 
+/** `redis://[user:pass@]h1:p1,h2:p2,…` (or rediss://) into seed nodes and credentials. */
+export function parseClusterUrl(value: string): ClusterSpec {
+  const m = /^(rediss?):\/\/(?:([^@]*)@)?([^/@]+)\/?$/.exec(value);
+  if (!m) throw new ConfigError(`REDIS_CLUSTER: "${redisDisplayName(value)}" is not redis://h1:p1,h2:p2,…`);
+  const [, scheme, auth, hosts] = m;
+  const nodes = hosts!.split(',').filter(Boolean).map((hp) => {
+    const [host, port] = hp.split(':');
+    const n = Number(port || 6379);
+    if (!host || !Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`REDIS_CLUSTER: "${hp}" is not host:port`);
+    return { host, port: n };
+  });
+  const [username, password] = auth ? auth.split(':').map(decodeURIComponent) : [];
+  return { nodes, tls: scheme === 'rediss', ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
 const DEV_CORS_ORIGINS = ['http://localhost:*', 'http://127.0.0.1:*', 'https://localhost:*'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -279,7 +310,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (shards && new Set(shards.map((s) => s.name)).size !== shards.length) {
     throw new ConfigError('Invalid configuration: REDIS_SHARDS names must be unique');
   }
-  if (!isDevelopment && shards && !e.PUBSUB_REDIS_URL) {
+  if (shards && e.REDIS_CLUSTER) {
+    throw new ConfigError('Invalid configuration: set REDIS_SHARDS or REDIS_CLUSTER, not both');
+  }
+  const cluster = e.REDIS_CLUSTER ? parseClusterUrl(e.REDIS_CLUSTER) : null;
+  if (!isDevelopment && (shards || cluster) && !e.PUBSUB_REDIS_URL) {
     throw new ConfigError(`Invalid configuration: PUBSUB_REDIS_URL must be set when NODE_ENV is ${e.NODE_ENV} (the bus must not ride on a shard)`);
   }
   if (e.SCHEDULE_MIN_LEAD_MS >= e.SCHEDULE_HORIZON_MS) {
@@ -299,6 +334,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dbPoolSize: e.DB_POOL_SIZE,
     redisShards: shards,
+    redisCluster: cluster,
     pubsubRedisUrl: e.PUBSUB_REDIS_URL ?? null,
     localRedisShardCount: e.LOCAL_REDIS_SHARD_COUNT,
     jwt: { secret: e.JWT_SECRET ?? DEV_JWT_SECRET, issuer: e.JWT_ISSUER ?? null, audience: e.JWT_AUDIENCE ?? null },
@@ -320,6 +356,7 @@ export function loadConfig(env: Env = process.env): Config {
       keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    workers: e.WORKERS,
     logLevel: e.LOG_LEVEL,
     metrics: { port: e.METRICS_PORT ?? null, token: e.METRICS_TOKEN ?? null },
     clockSkewMs: e.CLOCK_SKEW_MS,

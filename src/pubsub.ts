@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
 import { TRIP_STATUSES } from './match/ride-status.ts';
 import type { RideView } from './match/ride-view.ts';
-import { redisOptionsFromUrl } from './redis/shard-router.ts';
+import { redisOptionsFromUrl } from './redis/connection.ts';
 
 export type RevokeReason = 'TAKEN' | 'CANCELLED' | 'EXPIRED';
 

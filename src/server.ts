@@ -137,7 +137,8 @@ export async function startServer(services: Services, opts: { host?: string; por
       const requestId = requestIdFrom(req.headers['x-request-id']);
       res.setHeader('x-request-id', requestId);
       const path = (req.url ?? '/').split('?')[0];
-      if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+      // The pid tells which process (worker, with WORKERS > 1) answered.
+      if (path === '/health') return sendJson(res, 200, { status: 'ok', pid: process.pid });
       if (path === '/ready') {
         const { ok, body } = await readiness(services);
         return sendJson(res, ok ? 200 : 503, body);

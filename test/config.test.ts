@@ -1,6 +1,6 @@
 // Config: defaults with no environment, one clear message for a bad value, shard list syntax.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_JWT_SECRET, loadConfig, parseShardList } from '../src/config.ts';
+import { ConfigError, DEV_JWT_SECRET, loadConfig, parseClusterUrl, parseShardList } from '../src/config.ts';
 
 describe('loadConfig', () => {
   it('works with no environment at all (local defaults)', () => {
@@ -74,5 +74,33 @@ describe('REDIS_SHARDS', () => {
   it('rejects what is not a Redis URL and duplicate names', () => {
     expect(() => parseShardList('http://a:1')).toThrow(/not a redis/);
     expect(() => loadConfig({ REDIS_SHARDS: 'a=redis://x:1 a=redis://y:2' })).toThrow(/unique/);
+  });
+});
+
+describe('REDIS_CLUSTER and WORKERS', () => {
+  it('parses seed nodes and credentials, exclusive with REDIS_SHARDS', () => {
+    expect(loadConfig({ REDIS_CLUSTER: 'redis://10.0.0.1:7000,10.0.0.2:7001,node-3' }).redisCluster).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: 'node-3', port: 6379 },
+      ],
+      tls: false,
+    });
+    expect(parseClusterUrl('rediss://app:p%40ss@h1:7000,h2:7000')).toEqual({ nodes: [{ host: 'h1', port: 7000 }, { host: 'h2', port: 7000 }], tls: true, username: 'app', password: 'p@ss' });
+    expect(loadConfig({ REDIS_CLUSTER: 'redis://h1:7000' }).redisShards).toBeNull();
+    expect(() => loadConfig({ REDIS_CLUSTER: 'redis://h1:7000', REDIS_SHARDS: 'redis://a:1' })).toThrow(/REDIS_SHARDS or REDIS_CLUSTER, not both/);
+    expect(() => loadConfig({ REDIS_CLUSTER: 'http://h1:7000' })).toThrow(/REDIS_CLUSTER/);
+    expect(() => loadConfig({ REDIS_CLUSTER: 'redis://h1:99999' })).toThrow(/REDIS_CLUSTER: "h1:99999" is not host:port/);
+    expect(() => loadConfig({ REDIS_CLUSTER: 'redis://:s3cret@h1:x' })).not.toThrow(/s3cret/);
+    // Production needs its own bus with a cluster, as with shards.
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), REDIS_CLUSTER: 'redis://h1:7000' })).toThrow(/PUBSUB_REDIS_URL must be set/);
+  });
+
+  it('takes 1 to 64 workers, 1 by default', () => {
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ WORKERS: '4' }).workers).toBe(4);
+    expect(() => loadConfig({ WORKERS: '0' })).toThrow(/WORKERS/);
+    expect(() => loadConfig({ WORKERS: 'two' })).toThrow(/WORKERS/);
   });
 });

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig, type Config } from '../src/config.ts';
 import { freePort } from '../src/redis/local-servers.ts';
-import { redisOptionsFromUrl } from '../src/redis/shard-router.ts';
+import { redisOptionsFromUrl } from '../src/redis/connection.ts';
 import { eventually } from './helpers/graphql.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

@@ -15,6 +15,7 @@ import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
 import { startTcpGate, type TcpGate } from './helpers/tcp-gate.ts';
 import { createLogger } from '../src/logger.ts';
 import { Events, type DriverOfferEvent } from '../src/pubsub.ts';
+import type { ShardRouter } from '../src/redis/shard-router.ts';
 
 async function riderToken(stack: Stack) {
   const id = uniqueId('rider');
@@ -225,7 +226,7 @@ describe('shard health with hysteresis; a shard that was down rejoins empty', ()
 
   const spot = { lat: 55.6761, lng: 12.5683 };
   const region = regionOf(spot.lat, spot.lng);
-  const owner = () => stack.services.router.ranked(regionRoute(region))[0]!;
+  const owner = () => (stack.services.router as ShardRouter).ranked(regionRoute(region))[0]!;
   const shardProcess = () => stack.shards[stack.services.router.shards.indexOf(owner())]!;
   const flips: string[] = [];
 

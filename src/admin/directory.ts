@@ -7,7 +7,7 @@ import { badInput } from '../errors.ts';
 import type { CarType, RideStatus } from '../generated/prisma/enums.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { regionKeys, regionRoute } from '../redis/keys.ts';
-import type { ShardRouter } from '../redis/shard-router.ts';
+import type { Router } from '../redis/router.ts';
 import { isValidCell, getResolution } from 'h3-js';
 import { REGION_RESOLUTION } from '../geo/cells.ts';
 import { TRIP_STATUSES } from '../match/ride-status.ts';
@@ -54,7 +54,7 @@ const ONLINE_SCAN_FACTOR = 10;
 export class Directory {
   constructor(
     private readonly db: Db,
-    private readonly router: ShardRouter,
+    private readonly router: Router,
     private readonly records: DriverRecords,
     private readonly driverTtlMs: number,
   ) {}

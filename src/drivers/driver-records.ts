@@ -12,7 +12,7 @@ import { rateLimited } from '../errors.ts';
 import type { DriverDuty } from '../generated/prisma/enums.ts';
 import { TRIP_STATUSES } from '../match/ride-status.ts';
 import { driverKey, driverRoute } from '../redis/keys.ts';
-import type { ShardRouter } from '../redis/shard-router.ts';
+import type { Router } from '../redis/router.ts';
 
 export type DispatchState = 'UNKNOWN' | 'FREE' | 'OFFERED' | 'ON_RIDE';
 
@@ -36,7 +36,7 @@ export const HOLD_SETTLE_MS = 2_000;
 
 export class DriverRecords {
   constructor(
-    private readonly router: ShardRouter,
+    private readonly router: Router,
     private readonly db: Db,
     private readonly policy: DriverRecordPolicy,
   ) {}

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.ts';
 import type { DriverRecords } from '../drivers/driver-records.ts';
 import type { DriverDuty } from '../generated/prisma/enums.ts';
 import { regionKeys, regionOfSeenKey, regionRoute, SEEN_KEY_PATTERN } from '../redis/keys.ts';
-import type { ShardRouter } from '../redis/shard-router.ts';
+import type { Router } from '../redis/router.ts';
 import type { DriverProfile } from '../registry/registry.ts';
 import { cellOf, regionOf, regionsWithin } from './cells.ts';
 import { validateLocation, type LocationUpdate } from './location-input.ts';
@@ -67,7 +67,7 @@ export class LocationIndex {
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly router: ShardRouter,
+    private readonly router: Router,
     private readonly records: DriverRecords,
     private readonly clock: Clock,
     readonly options: LocationIndexOptions,
@@ -161,14 +161,18 @@ export class LocationIndex {
     return [...best.values()].sort((a, b) => a.distanceKm - b.distanceKm).slice(0, q.limit);
   }
 
-  /** One sweep over every region on every healthy shard; bounded per region per call. */
+  /**
+   * One sweep over every region on every healthy shard (in a cluster: every primary); bounded per
+   * region per call. Keys are listed on the server itself; the sweep runs through the shard's
+   * client, which in a cluster follows the slot if it moved meanwhile.
+   */
   async sweepOnce(): Promise<SweepReport> {
     const report: SweepReport = { regions: 0, removed: 0 };
     for (const shard of this.router.healthyShards()) {
       try {
         let cursor = '0';
         do {
-          const [next, keys] = await shard.redis.scan(cursor, 'MATCH', SEEN_KEY_PATTERN, 'COUNT', 1000, 'TYPE', 'zset');
+          const [next, keys] = await shard.server.scan(cursor, 'MATCH', SEEN_KEY_PATTERN, 'COUNT', 1000, 'TYPE', 'zset');
           cursor = next;
           for (const key of keys) {
             const region = regionOfSeenKey(key);

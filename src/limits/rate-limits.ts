@@ -1,12 +1,14 @@
 // Per-identity rate limits kept in Redis, so they hold across API instances (rate-limiter-flexible,
-// fixed windows). Each counter lives on the shard that owns its key; when no shard can answer,
+// fixed windows). Each counter lives on the shard that owns its key (in a cluster: on its slot,
+// through the one cluster client); when no shard can answer,
 // an in-process limiter with the same budget takes over, so an outage neither opens the gates
 // nor locks everyone out. Location updates are limited elsewhere, inside the ping's own script
 // (drivers/lua/ping.lua), so they cost no extra round trip.
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitPolicy, Window } from '../config.ts';
 import { rateLimited } from '../errors.ts';
-import type { Shard, ShardRouter } from '../redis/shard-router.ts';
+import type { Router } from '../redis/router.ts';
+import type { ScriptedClient } from '../redis/scripts.ts';
 
 export type LimitName = 'rideRequests' | 'operations' | 'adminOperations' | 'authFailures';
 
@@ -19,18 +21,19 @@ const WHAT: Record<LimitName, string> = {
 export const LIMIT_NAMES = Object.keys(WHAT) as LimitName[];
 
 export class RateLimits {
-  private readonly perShard = new Map<string, RateLimiterRedis>();
+  /** One limiter per client and limit: per shard, or a single set for a cluster's one client. */
+  private readonly perClient = new Map<ScriptedClient, Map<LimitName, RateLimiterRedis>>();
   private readonly fallback = new Map<LimitName, RateLimiterMemory>();
 
   constructor(
-    private readonly router: ShardRouter,
+    private readonly router: Router,
     private readonly policy: Omit<RateLimitPolicy, 'location'>,
     /** Told of every refusal (for metrics). */
     private readonly onRefused: (name: LimitName) => void = () => {},
   ) {
     // Built up front: a limiter defines its Lua command on the client, and ioredis' automatic
     // pipelines created before that would not know the script (their replies then misalign).
-    for (const shard of router.shards) for (const name of LIMIT_NAMES) this.limiterOn(name, shard);
+    for (const shard of router.shards) for (const name of LIMIT_NAMES) this.limiterOn(name, shard.redis);
   }
 
   /** Counts `points` against the key's budget; throws RATE_LIMITED (with retryAfterMs) when over. */
@@ -63,7 +66,7 @@ export class RateLimits {
   ): Promise<RateLimiterRes | null> {
     const refusal = (err: unknown) => (err instanceof RateLimiterRes ? err : null);
     try {
-      await this.router.write(`limit:${name}:${key}`, (_redis, shard) => op(this.limiterOn(name, shard)));
+      await this.router.write(`limit:${name}:${key}`, (redis) => op(this.limiterOn(name, redis)));
       return null;
     } catch (err) {
       if (refusal(err)) return refusal(err);
@@ -77,12 +80,13 @@ export class RateLimits {
     }
   }
 
-  private limiterOn(name: LimitName, shard: Shard): RateLimiterRedis {
-    const id = `${name}@${shard.name}`;
-    let limiter = this.perShard.get(id);
+  private limiterOn(name: LimitName, client: ScriptedClient): RateLimiterRedis {
+    let limiters = this.perClient.get(client);
+    if (!limiters) this.perClient.set(client, (limiters = new Map()));
+    let limiter = limiters.get(name);
     if (!limiter) {
-      limiter = new RateLimiterRedis({ storeClient: shard.redis, keyPrefix: `rl:${name}`, ...this.windowOf(name) });
-      this.perShard.set(id, limiter);
+      limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: `rl:${name}`, ...this.windowOf(name) });
+      limiters.set(name, limiter);
     }
     return limiter;
   }

@@ -4,7 +4,7 @@
 // after SLOT_TTL_MS), and are given back when a socket closes. When Redis cannot answer, the
 // socket is let in: a limit against abuse must not lock every driver out during an outage.
 import { randomUUID } from 'node:crypto';
-import type { ShardRouter } from '../redis/shard-router.ts';
+import type { Router } from '../redis/router.ts';
 
 const SLOT_TTL_MS = 90_000;
 const REFRESH_EVERY_MS = 30_000;
@@ -16,7 +16,7 @@ export class SocketSlots {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly router: ShardRouter,
+    private readonly router: Router,
     private readonly maxPerIdentity: number,
   ) {}
 

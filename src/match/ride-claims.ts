@@ -3,7 +3,7 @@
 // other driver hear TAKEN. Losing this record (shard died) is safe: claims answer MISSING and
 // Postgres alone decides.
 import { rideKey, rideRoute } from '../redis/keys.ts';
-import { NoHealthyShardError, type ShardRouter } from '../redis/shard-router.ts';
+import { NoHealthyShardError, type Router } from '../redis/router.ts';
 
 export type ClaimVerdict = 'WON' | 'MISSING' | 'PENDING' | 'NOT_OFFERED' | 'TAKEN' | 'CLOSED' | 'EXPIRED';
 
@@ -13,7 +13,7 @@ const CLAIM_RECORD_TTL_MS = 6 * 3_600_000;
 export const PENDING_CLAIM_HOLD_MS = 2_000;
 
 export class RideClaims {
-  constructor(private readonly router: ShardRouter) {}
+  constructor(private readonly router: Router) {}
 
   /** Adds a round's offers, valid for `validForMs` by Redis' clock; returns the record's status. */
   async open(rideId: string, driverIds: string[], validForMs: number): Promise<string> {

@@ -12,7 +12,8 @@ import type { Db } from '../db/client.ts';
 import type { CarType } from '../generated/prisma/enums.ts';
 import type { LocationIndex } from '../geo/location-index.ts';
 import { TRIP_STATUSES } from '../match/ride-status.ts';
-import type { ShardRouter } from '../redis/shard-router.ts';
+import type { Router } from '../redis/router.ts';
+import { surgeKey, surgeRoute } from '../redis/keys.ts';
 
 export const SURGE_RESOLUTION = 7;
 /** The ring's outer cells reach about 2.5 edges from the centre; search a little beyond. */
@@ -30,14 +31,12 @@ export interface SurgeReading {
 }
 
 export const surgeCellOf = (lat: number, lng: number) => latLngToCell(lat, lng, SURGE_RESOLUTION);
-const surgeKey = (cell: string) => `surge:{${cell}}`;
-const surgeRoute = (cell: string) => `surge:${cell}`;
 
 export class Surge {
   constructor(
     private readonly locations: LocationIndex,
     private readonly db: Db,
-    private readonly router: ShardRouter,
+    private readonly router: Router,
     private readonly policy: PricingPolicy['surge'],
   ) {}
 

@@ -1,12 +1,16 @@
-// Every Redis key name and routing key in one place. Keys carry {hash tags} so the same scripts
-// would run unchanged under Redis Cluster (all keys of one script share a tag).
+// Every Redis key name and routing key in one place. Keys carry {hash tags}, so the same scripts
+// run unchanged under Redis Cluster (all keys of one script, or of one MULTI, share a tag: a slot).
 //
-// Routing keys decide the shard (rendezvous over healthy shards, see shard-router.ts):
+// Routing keys decide the shard (rendezvous over healthy shards, see shard-router.ts); under a
+// cluster the key's own slot decides, and a routing key `<kind>:<id>` names the keys tagged
+// `{<id>}` (cluster-router.ts owner()):
 //   region:<h3>  a region's driver index     driver:<id>  a driver's record     ride:<id>  a ride's claim record
+//   surge:<h3>   a surge cell's multipliers
 
 export const regionRoute = (region: string) => `region:${region}`;
 export const driverRoute = (driverId: string) => `driver:${driverId}`;
 export const rideRoute = (rideId: string) => `ride:${rideId}`;
+export const surgeRoute = (cell: string) => `surge:${cell}`;
 
 /** The three keys of a region's driver index, in the order the geo scripts expect them. */
 export function regionKeys(region: string): [geo: string, seen: string, meta: string] {
@@ -25,3 +29,6 @@ export const driverKey = (driverId: string) => `drv:{${driverId}}`;
 
 /** Per-ride claim record: status OPEN|TAKEN|CLOSED, winner, o:<driverId> -> offer expiry. */
 export const rideKey = (rideId: string) => `ride:{${rideId}}`;
+
+/** Per surge cell (H3 res 7): car type -> smoothed multiplier and when (pricing/surge.ts). */
+export const surgeKey = (cell: string) => `surge:{${cell}}`;

@@ -53,7 +53,11 @@ async function waitForPing(port: number, child: ChildProcess, timeoutMs = 5_000)
 export class LocalRedis {
   private child: ChildProcess | null = null;
 
-  constructor(readonly port: number) {}
+  /** `extraArgs` are added to redis-server's command line (a cluster node's settings, for one). */
+  constructor(
+    readonly port: number,
+    private readonly extraArgs: string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -64,7 +68,7 @@ export class LocalRedis {
   }
 
   async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...this.extraArgs];
     // With util-linux's setpriv the kernel kills the shard when its parent dies, even by SIGKILL,
     // so a crashed `npm start` or test run never leaves shards behind.
     if (!onPath('redis-server')) {

@@ -1,9 +1,9 @@
-// The Lua scripts, loaded from their .lua files and registered on every shard client with ioredis
-// defineCommand (EVALSHA, with an automatic EVAL/reload when the server answers NOSCRIPT, e.g.
+// The Lua scripts, loaded from their .lua files and registered on every shard client (or the
+// cluster client, which sends each call to its keys' slot) with ioredis defineCommand (EVALSHA, with an automatic EVAL/reload when the server answers NOSCRIPT, e.g.
 // after a restart or SCRIPT FLUSH). The typed wrappers below are the only way code calls them.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type Cluster, type RedisCommander } from 'ioredis';
 
 const here = import.meta.dirname;
 
@@ -31,10 +31,14 @@ const SCRIPTS = {
 export type ScriptName = keyof typeof SCRIPTS;
 type Arg = string | number;
 
+type Scripts = { [K in ScriptName]: (...keysThenArgs: Arg[]) => Promise<unknown> };
+
 /** A shard client with our scripts as methods: `redis.nearest(k1, k2, k3, ...args)`. */
-export type ScriptedRedis = Redis & {
-  [K in ScriptName]: (...keysThenArgs: Arg[]) => Promise<unknown>;
-};
+export type ScriptedRedis = Redis & Scripts;
+/** The cluster client with our scripts: each call goes to the node serving its keys' slot. */
+export type ScriptedCluster = Cluster & Scripts;
+/** What routed operations may use, on either: keyed commands, MULTI (keys of one slot), our scripts. */
+export type ScriptedClient = RedisCommander & Pick<Redis, 'multi'> & Scripts;
 
 const sources = new Map<ScriptName, string>();
 
@@ -47,7 +51,7 @@ export function scriptSource(name: ScriptName): string {
   return source;
 }
 
-export function defineScripts(redis: Redis): ScriptedRedis {
+export function defineScripts<C extends Redis | Cluster>(redis: C): C & Scripts {
   for (const name of Object.keys(SCRIPTS)) {
     // defineCommand would silently replace a built-in command of the same name (PING, RESTORE…).
     if (typeof (Redis.prototype as unknown as Record<string, unknown>)[name] === 'function') throw new Error(`script name ${name} shadows a Redis command`);
@@ -55,5 +59,5 @@ export function defineScripts(redis: Redis): ScriptedRedis {
   for (const [name, spec] of Object.entries(SCRIPTS) as Array<[ScriptName, (typeof SCRIPTS)[ScriptName]]>) {
     redis.defineCommand(name, { numberOfKeys: spec.keys, lua: scriptSource(name) });
   }
-  return redis as ScriptedRedis;
+  return redis as C & Scripts;
 }

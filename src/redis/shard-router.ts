@@ -17,13 +17,14 @@
 // - a down shard is up again after M consecutive good PINGs, and it is emptied (FLUSHDB) before
 //   it serves again: whatever it held is stale by then (drivers re-reported elsewhere, claims
 //   moved on), and everything in it is re-derivable from Postgres or the next ping.
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { ShardSpec } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { failFastOptions, isConnectionLost, isTimeout, redisOptionsFromUrl } from './connection.ts';
+import { NoHealthyShardError, ShardTimeoutError, type NodeStatus, type Router, type Shard as RouterShard } from './router.ts';
 import { defineScripts, type ScriptedRedis } from './scripts.ts';
 
-export interface Shard {
-  readonly name: string;
+export interface Shard extends RouterShard {
   readonly url: string;
   readonly redis: ScriptedRedis;
   healthy: boolean;
@@ -51,77 +52,6 @@ interface Membership {
 /** Rankings cached (regions and active drivers); the cache is simply dropped when full. */
 const MAX_CACHED_RANKINGS = 200_000;
 
-export class NoHealthyShardError extends Error {
-  override name = 'NoHealthyShardError';
-  constructor() {
-    super('no Redis shard is reachable');
-  }
-}
-
-/** The connection is gone: the command was never run (so it may safely run elsewhere). */
-export function isConnectionLost(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'AbortError') return true;
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|EHOSTUNREACH|Connection (is )?lost/i.test(err.message);
-}
-
-/** No answer in time: the shard is slow or frozen, and the command may or may not have run. */
-export function isTimeout(err: unknown): boolean {
-  return err instanceof Error && /Command timed out|ETIMEDOUT/i.test(err.message);
-}
-
-/** A shard that answered too slowly; the operation may have run there. Nothing was retried. */
-export class ShardTimeoutError extends Error {
-  override name = 'ShardTimeoutError';
-  constructor(shard: string) {
-    super(`Redis shard ${shard} did not answer in time`);
-  }
-}
-
-/** Parses `redis://host:port[/db]` and `redis+sentinel://h1:p1,h2:p2/mastername` into ioredis options. */
-export function redisOptionsFromUrl(url: string): RedisOptions {
-  if (url.startsWith('redis+sentinel://')) {
-    let rest = url.slice('redis+sentinel://'.length);
-    // Credentials, if any, are the primary's and the Sentinels' alike.
-    const at = rest.lastIndexOf('@');
-    const [user, password] = at >= 0 ? rest.slice(0, at).split(':').map(decodeURIComponent) : [];
-    if (at >= 0) rest = rest.slice(at + 1);
-    const slash = rest.indexOf('/');
-    const hosts = slash >= 0 ? rest.slice(0, slash) : rest;
-    const name = slash >= 0 ? rest.slice(slash + 1) : '';
-    if (!name) throw new Error(`sentinel URL ${url} names no master (redis+sentinel://h1:p1,h2:p2/mastername)`);
-    return {
-      name,
-      ...(password ? { password, sentinelPassword: password, username: user || undefined } : {}),
-      sentinels: hosts.split(',').map((hp) => {
-        const [host, port] = hp.split(':');
-        return { host: host || '127.0.0.1', port: Number(port || 26379) };
-      }),
-    };
-  }
-  const u = new URL(url);
-  return {
-    host: u.hostname || '127.0.0.1',
-    port: Number(u.port || 6379),
-    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    tls: u.protocol === 'rediss:' ? {} : undefined,
-  };
-}
-
-/** Options that make a dead shard fail fast instead of queueing commands behind a reconnect. */
-export function failFastOptions(commandTimeoutMs: number): RedisOptions {
-  return {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: commandTimeoutMs,
-    enableAutoPipelining: true,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
-    lazyConnect: true,
-  };
-}
-
 /** 32-bit FNV-1a with a murmur3 finalizer: cheap, and well spread for rendezvous weights. */
 function weight(shardName: string, key: string): number {
   let h = 0x811c9dc5;
@@ -138,7 +68,7 @@ function weight(shardName: string, key: string): number {
   return h >>> 0;
 }
 
-export class ShardRouter {
+export class ShardRouter implements Router {
   readonly shards: Shard[];
   private readonly byName = new Map<string, Shard>();
   private memberships: Membership[] = [];
@@ -158,7 +88,7 @@ export class ShardRouter {
         new Redis({ ...redisOptionsFromUrl(spec.url), ...failFastOptions(options.commandTimeoutMs) }),
       );
       redis.on('error', () => {}); // surfaced through health checks and failed commands
-      const shard: Shard = { name: spec.name, url: spec.url, redis, healthy: false, misses: 0, successes: 0 };
+      const shard: Shard = { name: spec.name, url: spec.url, redis, server: redis, healthy: false, misses: 0, successes: 0 };
       this.byName.set(spec.name, shard);
       return shard;
     });
@@ -234,12 +164,12 @@ export class ShardRouter {
    * operation goes to the next-ranked healthy shard; a timeout counts as a miss and fails it
    * (ShardTimeoutError), since it may have run.
    */
-  async write<T>(key: string, op: (redis: ScriptedRedis, shard: Shard) => Promise<T>): Promise<T> {
+  async write<T>(key: string, op: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
     const tried = new Set<Shard>();
     for (;;) {
       const shard = this.owner(key, tried);
       try {
-        const result = await op(shard.redis, shard);
+        const result = await op(shard.redis);
         shard.misses = 0;
         return result;
       } catch (err) {
@@ -254,12 +184,12 @@ export class ShardRouter {
    * is lost is replaced by the next-ranked healthy shard that was not asked yet; a slow one is
    * left out of this answer.
    */
-  async readAll<T>(key: string, op: (redis: ScriptedRedis, shard: Shard) => Promise<T>): Promise<T[]> {
+  async readAll<T>(key: string, op: (redis: ScriptedRedis) => Promise<T>): Promise<T[]> {
     const asked = new Set<Shard>();
     const run = async (shard: Shard): Promise<T[]> => {
       asked.add(shard);
       try {
-        const result = await op(shard.redis, shard);
+        const result = await op(shard.redis);
         shard.misses = 0;
         return [result];
       } catch (err) {
@@ -354,7 +284,7 @@ export class ShardRouter {
   }
 
   /** Names and health only: never a URL (it may carry credentials). */
-  status(): Array<{ name: string; healthy: boolean }> {
+  status(): NodeStatus[] {
     return this.shards.map((s) => ({ name: s.name, healthy: s.healthy }));
   }
 }

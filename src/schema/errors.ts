@@ -6,7 +6,7 @@ import { GraphQLError } from 'graphql';
 import { createGraphQLError, maskError as yogaMaskError } from 'graphql-yoga';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import { DomainError } from '../errors.ts';
-import { NoHealthyShardError, ShardTimeoutError } from '../redis/shard-router.ts';
+import { NoHealthyShardError, ShardTimeoutError } from '../redis/router.ts';
 
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
   if (error instanceof GraphQLError) {

@@ -1,4 +1,4 @@
-// A real stack for a test file: its own redis-server shards and event bus, its own database
+// A real stack for a test file: its own redis-server shards (or Redis Cluster) and event bus, its own database
 // (cloned from the migrated template), and one or more API instances (in this process) on free
 // ports. Nothing is shared between stacks, as nothing is shared between deployments.
 import { inject } from 'vitest';
@@ -6,6 +6,7 @@ import { closeServices, createServices, type Services } from '../../src/app.ts';
 import { signToken, type Role } from '../../src/auth.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger, type LogDestination } from '../../src/logger.ts';
+import { startLocalCluster, type LocalCluster } from '../../src/redis/local-cluster.ts';
 import { startLocalRedis, type LocalRedis } from '../../src/redis/local-servers.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { cloneDatabase, dropDatabase } from '../../src/db/admin.ts';
@@ -20,7 +21,9 @@ export interface Instance {
 }
 
 export interface Stack {
+  /** Empty when the stack runs on a cluster. */
   shards: LocalRedis[];
+  cluster: LocalCluster | null;
   bus: LocalRedis;
   env: Record<string, string>;
   config: Config;
@@ -38,6 +41,8 @@ export const TEST_SECRET = 'test-secret-0123456789-0123456789-abcdef';
 
 export interface StackOptions {
   shards?: number;
+  /** Run on a local Redis Cluster (REDIS_CLUSTER) instead of shards. */
+  cluster?: { primaries: number; replicasPerPrimary: number };
   env?: Record<string, string>;
   /** The address the instances reach the test's database at (e.g. through a TcpGate). */
   databaseRoute?: (databaseUrl: string) => string;
@@ -46,14 +51,15 @@ export interface StackOptions {
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
-  const shards = await startLocalRedis(opts.shards ?? 3);
+  const cluster = opts.cluster ? await startLocalCluster(opts.cluster) : null;
+  const shards = cluster ? [] : await startLocalRedis(opts.shards ?? 3);
   const [bus] = await startLocalRedis(1);
   const databaseUrl = await cloneDatabase(inject('databaseUrl'), `rm_${process.pid}_${uniqueId('s').replace('-', '_')}`);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: opts.databaseRoute ? opts.databaseRoute(databaseUrl) : databaseUrl,
-    REDIS_SHARDS: shards.map((s, i) => `s${i + 1}=${s.url}`).join(' '),
+    ...(cluster ? { REDIS_CLUSTER: cluster.url } : { REDIS_SHARDS: shards.map((s, i) => `s${i + 1}=${s.url}`).join(' ') }),
     PUBSUB_REDIS_URL: bus!.url,
     JWT_SECRET: TEST_SECRET,
     PORT: '0',
@@ -93,6 +99,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const first = await startInstance();
   return {
     shards,
+    cluster,
     bus: bus!,
     env,
     config: first.services.config,
@@ -105,6 +112,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stop: async () => {
       await Promise.all(instances.map((i) => i.stop().catch(() => {})));
       await Promise.all([...shards, bus!].map((s) => s.stop()));
+      await cluster?.stop();
       await dropDatabase(databaseUrl);
     },
   };
