@@ -17,3 +17,6 @@ export function createClock(skewMs = 0): Clock {
     date: () => new Date(Date.now() + skewMs),
   };
 }
+
+/** setTimeout's longest delay; a timer for later than this is re-armed when it fires. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -7,9 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { untilExpiry } from './api/until-expiry.ts';
+import { MAX_TIMER_MS } from './clock.ts';
 import { resolveOperation } from './api/persisted-operations.ts';
 import { createGraphQLHandler, httpIdentity } from './api/yoga.ts';
 import type { Services } from './app.ts';
@@ -43,9 +45,6 @@ export const CloseCode = {
   /** Graceful shutdown: reconnect (to another instance). */
   GoingAway: 1001,
 } as const;
-
-/** setTimeout's longest delay; a token valid for longer is re-checked when it fires. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Counts operations under way from the moment they arrive (an HTTP request, or a query/mutation
@@ -153,6 +152,11 @@ export async function startServer(services: Services, opts: { host?: string; por
         return tooLarge();
       }
       // A body without a declared length (chunked) is counted as it arrives, and cut off.
+      // This listener puts the stream in flowing mode: Yoga attaches its own reader in the same
+      // tick (no plugin of ours awaits in onRequest), so no chunk is emitted before it listens.
+      // A plugin that awaited before the body is read would lose chunks (test/http-guards
+      // "a body that arrives in pieces" guards this). Buffering the body here instead would
+      // cost Object.keys() over every byte in @whatwg-node's request normalisation.
       let received = 0;
       req.on('data', (chunk: Buffer) => {
         received += chunk.length;
@@ -206,7 +210,7 @@ export async function startServer(services: Services, opts: { host?: string; por
   };
   const stateOf = (extra: Record<string, unknown>) => extra as unknown as SocketState;
   const refuse = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
-  type Roots = { execute: (a: ExecutionArgs) => unknown; subscribe: (a: ExecutionArgs) => unknown };
+  type Roots = { execute: (a: ExecutionArgs) => unknown; subscribe: (a: ExecutionArgs) => unknown; expiresAt?: number };
 
   const wsServer = useServer<Record<string, unknown> | undefined, Record<string, unknown>>(
     {
@@ -255,6 +259,7 @@ export async function startServer(services: Services, opts: { host?: string; por
         // Each operation is a request of its own for the logs, within its socket.
         const requestId = randomUUID();
         try {
+          const ownToken = state.identity === null;
           const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));
           const enveloped = yoga.getEnveloped({ clientAddress: state.clientAddress, identity, transport: 'ws' as const, requestId, socketId: state.socketId });
           // Yoga's persisted-operations plugin acts on HTTP params only: a hash is resolved here.
@@ -283,7 +288,13 @@ export async function startServer(services: Services, opts: { host?: string; por
             document,
             variableValues: payload.variables,
             contextValue: await enveloped.contextFactory(),
-            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe } satisfies Roots,
+            rootValue: {
+              execute: enveloped.execute,
+              subscribe: enveloped.subscribe,
+              // A subscription on a token of its own ends when that token does (the socket's own
+              // token closes the whole socket instead: closeWhenExpired).
+              expiresAt: ownToken ? identity?.expiresAt : undefined,
+            } satisfies Roots,
           };
         } catch (err) {
           if (err instanceof GraphQLError) return [err];
@@ -300,7 +311,13 @@ export async function startServer(services: Services, opts: { host?: string; por
         if (state.slot) void services.sockets.give(state.slot);
       },
       execute: (args) => (args.rootValue as Roots).execute(args) as never,
-      subscribe: (args) => (args.rootValue as Roots).subscribe(args) as never,
+      subscribe: async (args) => {
+        const roots = args.rootValue as Roots;
+        const result = await roots.subscribe(args);
+        const stream = result as AsyncIterable<ExecutionResult>;
+        if (!roots.expiresAt || typeof stream?.[Symbol.asyncIterator] !== 'function') return result as never;
+        return untilExpiry(stream, roots.expiresAt) as never;
+      },
     },
     wss,
   );

@@ -111,3 +111,43 @@ describe('slow clients', () => {
     }
   });
 });
+
+describe('request bodies', () => {
+  /** A POST whose body arrives in pieces, `gapMs` apart, as a slow mobile link sends it. */
+  async function postInPieces(body: string, pieces: number, gapMs: number, extraHeaders: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+    const s = net.connect(stack.instances[0]!.server.port, '127.0.0.1');
+    s.on('error', () => {});
+    let raw = '';
+    s.on('data', (d) => (raw += d));
+    const closed = new Promise((resolve) => s.once('close', resolve));
+    const headers = { host: 'x', 'content-type': 'application/json', 'transfer-encoding': 'chunked', authorization: `Bearer ${admin}`, ...extraHeaders };
+    s.write(`POST /graphql HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`);
+    const size = Math.ceil(body.length / pieces);
+    for (let i = 0; i < body.length && !s.destroyed; i += size) {
+      const piece = Buffer.from(body.slice(i, i + size));
+      s.write(`${piece.length.toString(16)}\r\n${piece}\r\n`);
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+    if (!s.destroyed) s.write('0\r\n\r\n');
+    s.setTimeout(5_000, () => s.destroy());
+    await closed;
+    const [head, ...rest] = raw.split('\r\n\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d+)/.exec(head ?? '')?.[1]);
+    const payload = rest.join('\r\n\r\n');
+    // The answer may itself be chunked: take the JSON between the chunk sizes.
+    const json = JSON.parse(payload.slice(payload.indexOf('{'), payload.lastIndexOf('}') + 1));
+    return { status, json };
+  }
+
+  it('a body that arrives in pieces, with pauses, is read whole (none of it lost before Yoga reads it)', async () => {
+    const answer = await postInPieces(query, 4, 150, { connection: 'close' });
+    expect(answer).toEqual({ status: 200, json: { data: { me: { __typename: 'Admin' } } } });
+  });
+
+  it('a chunked body over the limit is refused with 413 and never run', async () => {
+    const huge = JSON.stringify({ query: `{ me { __typename } } # ${'x'.repeat(2_000_000)}` });
+    const answer = await postInPieces(huge, 4, 20, { connection: 'close' });
+    expect(answer.status).toBe(413);
+    expect(answer.json.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});

@@ -57,6 +57,31 @@ describe('token claims (acceptance 5)', () => {
     expect(closed).toEqual({ code: 4403, reason: 'token expired' });
     expect(Date.now() - opened).toBeLessThan(3_000);
   });
+
+  it("ends a subscription authorized by its own token (an anonymous socket, as GraphiQL's) when that token expires; the socket stays open", async () => {
+    const driverId = 'd-expiring-1';
+    const admin = await signToken(policy, { role: 'admin', id: 'ops-1' });
+    const created = await http(stack.httpUrl, 'mutation($input: UpsertDriverInput!) { upsertDriver(input: $input) { id } }', {
+      input: { id: driverId, name: 'Ines Faro', carType: 'ECONOMY', paymentPreference: 'ANY', rating: 4.8, vehicle: 'Blue Corsa' },
+    }, admin);
+    expect(created.errors).toBeUndefined();
+    const shortLived = await signToken(policy, { role: 'driver', id: driverId }, '2s');
+    const ws = wsConnect(stack.wsUrl);
+    await ws.connected;
+    const events: any[] = [];
+    const ended = new Promise<void>((resolve) => {
+      ws.client.subscribe(
+        { query: 'subscription { driverOffers { __typename } }', extensions: { headers: { Authorization: `Bearer ${shortLived}` } } },
+        { next: (r) => events.push(r), error: (e) => (events.push({ thrown: e }), resolve()), complete: () => resolve() },
+      );
+    });
+    const outcome = await Promise.race([ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still running 6 s later'), 6_000))]);
+    expect(outcome).toBe('ended');
+    expect(events.at(-1)?.errors?.[0]).toMatchObject({ message: 'token expired', extensions: { code: 'UNAUTHENTICATED' } });
+    // Only that operation ended: the socket still runs others.
+    expect((await ws.request('{ __typename }')).data).toEqual({ __typename: 'Query' });
+    await ws.close();
+  });
 });
 
 describe('production mode (acceptance 4)', () => {
