@@ -14,6 +14,7 @@ import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
 import { DomainError } from './errors.ts';
 import { clientAddress } from './http/client-address.ts';
+import { serveMapPage } from './http/map-page.ts';
 import { originAllowlist } from './http/origins.ts';
 import { MAX_NESTING, nestingDepth } from './limits/nesting.ts';
 import { tooDeeplyNested } from './limits/operation-limits.ts';
@@ -127,6 +128,7 @@ export async function startServer(services: Services, opts: { host?: string; por
         const { ok, body } = await readiness(services);
         return sendJson(res, ok ? 200 : 503, body);
       }
+      if (req.method === 'GET' && path?.startsWith('/map') && (await serveMapPage(path, res, config.cityMap))) return;
       const limit = config.http.maxBodyBytes;
       const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
       if (Number(req.headers['content-length'] ?? 0) > limit) {
