@@ -7,7 +7,10 @@
 // - a subscription catches up by reading the current state after Redis acknowledged its
 //   SUBSCRIBE (or, if the bus is away, at once, and again once the SUBSCRIBE goes through);
 // - when the subscriber connection comes back after an outage, every open subscription of this
-//   instance re-reads the current state and pushes what changed.
+//   instance re-reads the current state and pushes what changed;
+// - an instance whose publishes failed (its publisher was cut off, perhaps while every other
+//   instance stayed connected and so never caught up) announces it on `bus-resync` as soon as a
+//   publish goes through again: every instance's subscriptions then catch up the same way.
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
@@ -53,6 +56,7 @@ export const topics = {
   rideUpdates: (rideId: string) => `ride:${rideId}`,
   ridePositions: (rideId: string) => `ride-position:${rideId}`,
   registryChanged: 'registry-changed',
+  busResync: 'bus-resync',
 } as const;
 
 export interface RegistryChange {
@@ -67,6 +71,8 @@ export interface EventsOptions {
 
 /** How long a new subscription waits for the bus before reading the current state without it. */
 const SUBSCRIBE_WAIT_MS = 1_000;
+/** How often an instance that owes the others a resync notice tries to send it. */
+const RESYNC_NOTICE_RETRY_MS = 500;
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 /** JSON turns Dates into strings; turn them back so resolvers see the same types as locally. */
@@ -80,6 +86,10 @@ export class Events {
   private readonly streams = new Set<CatchUpStream<unknown, unknown>>();
   /** Publishes that failed or timed out (the bus was away); for metrics and tests. */
   failedPublishes = 0;
+  /** Set while a publish failed and the others have not been told to catch up. */
+  private resyncNoticeTimer: NodeJS.Timeout | null = null;
+  private catchingUp: Promise<void> | null = null;
+  private catchUpAgain = false;
 
   constructor(
     redisUrl: string,
@@ -96,6 +106,7 @@ export class Events {
       connectedBefore = true;
     });
     this.engine = new RedisPubSub({ publisher: this.publisher, subscriber: this.subscriber, reviver: reviveDates });
+    void this.engine.subscribe(topics.busResync, () => void this.catchUpAll('another instance missed publishes')).catch(() => {});
   }
 
   /** Waits (bounded) for the bus; an instance starts without it and catches up when it comes. */
@@ -133,9 +144,29 @@ export class Events {
     } catch (err) {
       this.failedPublishes += 1;
       this.options.log.debug({ err, topic }, 'publish dropped (bus unavailable)');
+      this.oweResyncNotice();
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * A dropped publish is recovered by the subscribers' catch-up, but only subscribers that lost
+   * the bus themselves catch up. Until the bus takes a publish from this instance again, retry
+   * telling every instance (this one too) to catch up.
+   */
+  private oweResyncNotice(): void {
+    if (this.resyncNoticeTimer) return;
+    this.resyncNoticeTimer = setInterval(() => {
+      this.publisher
+        .publish(topics.busResync, '{}')
+        .then(() => {
+          if (this.resyncNoticeTimer) clearInterval(this.resyncNoticeTimer);
+          this.resyncNoticeTimer = null;
+        })
+        .catch(() => {}); // still away: the next tick retries
+    }, RESYNC_NOTICE_RETRY_MS);
+    this.resyncNoticeTimer.unref();
   }
 
   /**
@@ -233,11 +264,29 @@ export class Events {
     } catch {
       return; // gone again: the next 'ready' retries
     }
-    this.options.log.info({ streams: this.streams.size }, 'event bus back: subscriptions catch up');
-    await Promise.all([...this.streams].map((s) => s.catchUp()));
+    await this.catchUpAll('event bus back');
+  }
+
+  /** Every open subscription re-reads; notices arriving meanwhile coalesce into one more pass. */
+  private async catchUpAll(why: string): Promise<void> {
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return this.catchingUp;
+    }
+    this.options.log.info({ streams: this.streams.size, why }, 'subscriptions catch up');
+    this.catchingUp = (async () => {
+      do {
+        this.catchUpAgain = false;
+        await Promise.all([...this.streams].map((s) => s.catchUp()));
+      } while (this.catchUpAgain);
+    })().finally(() => {
+      this.catchingUp = null;
+    });
+    return this.catchingUp;
   }
 
   async close(): Promise<void> {
+    if (this.resyncNoticeTimer) clearInterval(this.resyncNoticeTimer);
     for (const s of this.streams) void s.return();
     await this.engine.close().catch(() => {});
   }

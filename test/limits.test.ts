@@ -1,6 +1,7 @@
 // Issue 9, acceptances 1, 2, 3 and 7: per-identity rate limits in Redis (both transports, both
 // instances, aliases counted), one live ride per rider, operation limits refused before
 // execution, and WebSocket limits. Every limit is set low here so it can be hit quickly.
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDriver, REQUEST, UPDATE_LOCATION } from './helpers/actors.ts';
 import { offset, registerDrivers, registerRider } from './helpers/fixtures.ts';
@@ -248,6 +249,24 @@ describe('operation limits, refused before execution on both transports (accepta
     });
     const res = await fetch(stack.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
     expect(res.status).toBe(413);
+  });
+
+  // The server counts body bytes with a 'data' listener, which sets the body flowing: it must
+  // still reach Yoga whole when it arrives with the headers (as browsers send small POSTs), which
+  // holds only while nothing before Yoga's body parser waits (test/graphiql.test.ts found this).
+  it('reads a body that arrives in the same packet as its headers', async () => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(stack.httpUrl).port), '127.0.0.1', () =>
+        socket.write(`POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`),
+      );
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1.1 200/);
+    expect(answer).toContain('{"data":{"__typename":"Query"}}');
   });
 });
 

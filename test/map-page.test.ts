@@ -48,7 +48,11 @@ afterAll(async () => {
 });
 
 type Seen = { snapshots: number; error: string | null; last: any };
-const seen = () => page.evaluate(() => window.cityMap as unknown as Seen);
+/** What web/map/main.ts keeps on the page's window. */
+declare global {
+  interface Window { cityMap: Seen }
+}
+const seen = () => page.evaluate(() => window.cityMap);
 
 it('shows nothing without an admin token, then the live city, and it moves', async () => {
   await page.goto(`${base}/map?lat=12.96&lng=77.60&zoom=14`);

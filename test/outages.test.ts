@@ -12,6 +12,9 @@ import { offset, registerDrivers, registerRider, report } from './helpers/fixtur
 import { eventually, http, wsConnect } from './helpers/graphql.ts';
 import { spawnServer } from './helpers/process.ts';
 import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
+import { startTcpGate } from './helpers/tcp-gate.ts';
+import { createLogger } from '../src/logger.ts';
+import { Events, type DriverOfferEvent } from '../src/pubsub.ts';
 
 async function riderToken(stack: Stack) {
   const id = uniqueId('rider');
@@ -100,6 +103,58 @@ describe('the event bus never blocks a caller, and subscriptions catch up after 
     expect(drivers[1]!.offers.received.filter((r) => r.data?.driverOffers?.__typename === 'RideOfferRevoked')).toHaveLength(1);
     expect(updates.received.filter((r) => r.data?.rideUpdates.status === 'ASSIGNED')).toHaveLength(1);
     await Promise.all([...drivers.map((d) => d.close()), rider.close(), otherRider.close()]);
+  });
+});
+
+describe('what a publisher could not send is caught up everywhere, not only where the bus was lost', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { BUS_PUBLISH_TIMEOUT_MS: '250' } });
+  });
+  afterAll(() => stack?.stop());
+
+  it("an instance whose own link to the bus broke: the others' subscriptions re-read once its publishes go through again", async () => {
+    const gate = await startTcpGate({ host: '127.0.0.1', port: stack.bus.port });
+    const cutOff = new Events(gate.redisUrl, { publishTimeoutMs: 250, log: createLogger('silent') });
+    expect(await cutOff.ready()).toBe(true);
+    const driverId = uniqueId('gate');
+    let reads = 0;
+    let held: DriverOfferEvent[] = [];
+    const feed = stack.services.events.driverOffers(async () => (reads++, held), async () => [], driverId);
+    const next = feed.next();
+    try {
+      await eventually(() => reads === 1);
+      gate.shut();
+      const notice: DriverOfferEvent = { kind: 'account', status: 'SUSPENDED', reason: 'documents expired' };
+      await cutOff.publishOffer(driverId, notice);
+      expect(cutOff.failedPublishes, 'the publish was dropped').toBe(1);
+      held = [notice]; // what a re-read finds (the fact is in Postgres)
+      gate.open();
+      // This instance's subscriber never lost the bus, so only the cut-off publisher can say.
+      const heard = await Promise.race([next, new Promise((r) => setTimeout(() => r('nothing within 8 s'), 8_000))]);
+      expect(heard).toEqual({ value: notice, done: false });
+    } finally {
+      await feed.return?.();
+      await cutOff.close();
+      await gate.close();
+    }
+  });
+
+  it('an assigned driver whose ride the rider cancels while the bus is down hears CANCELLED once it is back', async () => {
+    const pickup = { lat: 52.52, lng: 13.405 };
+    const [profile] = await registerDrivers(stack.services, [{ id: uniqueId('cx') }]);
+    const driver = await connectDriver(stack, stack.wsUrl, profile!);
+    await driver.report(offset(pickup.lat, pickup.lng, 0.2));
+    const token = await riderToken(stack);
+    const ride = (await http(stack.httpUrl, REQUEST, input(pickup), token)).data!.requestRide;
+    await driver.nextEvent('RideOffer');
+    expect((await driver.accept(ride.id)).__typename).toBe('RideAssignment');
+    await stack.bus.kill();
+    const cancelled = await http(stack.httpUrl, 'mutation Cancel($id: ID!) { cancelRide(rideId: $id) { status } }', { id: ride.id }, token);
+    expect(cancelled.data?.cancelRide.status).toBe('CANCELLED');
+    await stack.bus.start();
+    expect(await driver.nextEvent('RideOfferRevoked', 8_000)).toEqual({ __typename: 'RideOfferRevoked', rideId: ride.id, reason: 'CANCELLED' });
+    await driver.close();
   });
 });
 

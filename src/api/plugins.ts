@@ -6,6 +6,7 @@ import type { Plugin } from 'graphql-yoga';
 import { DomainError } from '../errors.ts';
 import type { GraphQLContext } from '../schema/builder.ts';
 import { toGraphQLError } from '../schema/errors.ts';
+import { tooDeeplyNested } from '../limits/operation-limits.ts';
 
 type Errors = ReadonlyArray<Error>;
 
@@ -46,6 +47,9 @@ export function errorCodes(): Plugin {
         try {
           return parseFn(source, options);
         } catch (err) {
+          // Nesting is refused before parsing; should the parser's stack still overflow, that is
+          // the client's document, not a crash.
+          if (err instanceof RangeError) throw tooDeeplyNested();
           if (err instanceof GraphQLError) withCode([err], 'GRAPHQL_PARSE_FAILED', 400);
           throw err;
         }

@@ -2,6 +2,7 @@
 // graphql-ws alike: compiled execution, operation limits, the operation budget, typed errors.
 // HTTP-only protections sit here too: CORS from the allowlist, CSRF prevention, no multipart.
 // Persisted operations: Yoga's plugin here, resolveOperation() on graphql-ws (persisted-operations.ts).
+// GraphiQL (outside production) is served from our own assets (graphiql.ts).
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { getOperationAST } from 'graphql';
@@ -15,6 +16,7 @@ import type { GraphQLContext } from '../schema/builder.ts';
 import { maskError, toGraphQLError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
 import { persistedOperationPlugins } from './persisted-operations.ts';
+import { graphiqlAssets, renderGraphiQL } from './graphiql.ts';
 import { errorCodes, operationBudget, subscriptionsOverWebSocketOnly } from './plugins.ts';
 
 /** What the transports hand Yoga besides the request. */
@@ -66,9 +68,11 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
       operationBudget(),
       subscriptionsOverWebSocketOnly(),
       useCSRFPrevention({ requestHeaders: CSRF_HEADERS }),
+      config.graphiql && graphiqlAssets(),
     ],
     graphqlEndpoint: '/graphql',
-    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Ridematch' } : false,
+    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Ridematch GraphiQL' } : false,
+    renderGraphiQL,
     landingPage: false,
     multipart: false,
     cors: (request) => {

@@ -2,7 +2,8 @@
 // both transports (the graphql-ws path runs the same envelop: see server.ts):
 // - before parsing: nesting deeper than MAX_NESTING is a typed 400 (limits/nesting.ts);
 // - parse: at most GRAPHQL_MAX_TOKENS tokens (graphql-armor; the parser stops counting there,
-//   so a 60,000-alias document costs microseconds), and a parser stack overflow is a typed 400;
+//   so a 60,000-alias document costs microseconds); a parser stack overflow that still happens is
+//   a typed 400 (api/plugins.ts errorCodes);
 // - validation: depth, aliases and directives (graphql-armor), no "did you mean" suggestions
 //   unless introspection is on, no introspection unless INTROSPECTION allows it;
 // - cost: list fields weighted by their limit arguments (@pothos/plugin-complexity, see
@@ -33,7 +34,6 @@ export function operationLimitPlugins(limits: OperationLimits, opts: { introspec
   return [
     nestingLimit(),
     ...(armor.protect().plugins as Plugin[]),
-    parserStackGuard(),
     ...(opts.introspection ? [] : [validationRule(NoSchemaIntrospectionCustomRule)]),
   ];
 }
@@ -49,22 +49,6 @@ function nestingLimit(): Plugin {
   return {
     onParams({ params }) {
       if (typeof params.query === 'string' && nestingDepth(params.query) > MAX_NESTING) throw tooDeeplyNested();
-    },
-  };
-}
-
-/** A backstop: if the parser's stack still overflows, that is a client error, not a crash. */
-function parserStackGuard(): Plugin {
-  return {
-    onParse({ parseFn, setParseFn }) {
-      setParseFn((source, options) => {
-        try {
-          return parseFn(source, options);
-        } catch (err) {
-          if (!(err instanceof RangeError)) throw err;
-          throw tooDeeplyNested();
-        }
-      });
     },
   };
 }

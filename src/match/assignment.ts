@@ -15,7 +15,8 @@ import type { RoundScheduler } from './rounds.ts';
 import { validateRideId } from './ride-ids.ts';
 import { isTrip } from './ride-status.ts';
 import { toRideView, type RideView } from './ride-view.ts';
-import type { Effect, Locked, Tx } from './transitions.ts';
+import { acceptInOneStatement } from './accept-sql.ts';
+import type { Tx } from './transitions.ts';
 
 export type AcceptResult =
   | { kind: 'assigned'; ride: RideView; driverId: string }
@@ -57,7 +58,7 @@ export class Assignment {
 
   async accept(driverId: string, rideId: string): Promise<AcceptResult> {
     validateRideId(rideId);
-    const { claims, transitions, log } = this.deps;
+    const { claims, log } = this.deps;
     const verdict = await this.claimOrWait(rideId, driverId);
     if (verdict === 'TAKEN') return { kind: 'taken', rideId };
     if (verdict === 'NOT_OFFERED' || verdict === 'CLOSED' || verdict === 'EXPIRED') {
@@ -68,7 +69,7 @@ export class Assignment {
     if (verdict === 'WON') await this.deps.seams.afterClaim?.(rideId, driverId);
     let result: AcceptResult;
     try {
-      result = await transitions.run(rideId, (tx, locked, effects) => this.confirm(tx, locked, driverId, effects));
+      result = await this.confirm(rideId, driverId);
     } catch (err) {
       if (verdict === 'WON') await claims.unclaim(rideId, driverId).catch(() => {});
       if (err instanceof DomainError) throw err;
@@ -111,28 +112,25 @@ export class Assignment {
     return { kind: verdict, rideId };
   }
 
-  private async confirm(tx: Tx, { ride, now }: Locked, driverId: string, effects: Effect[]): Promise<AcceptResult> {
-    const rideId = ride.id;
-    const offer = await tx.rideOffer.findUnique({ where: { rideId_driverId: { rideId, driverId } } });
-    const verdict = acceptVerdict(ride, offer, driverId, now);
-    if (verdict === 'assigned') return { kind: 'assigned', ride: toRideView(ride), driverId };
-    if (verdict !== 'assignable') return { kind: verdict, rideId };
-
-    const assigned = await tx.ride.update({
-      where: { id: rideId },
-      data: { status: 'ASSIGNED', driverId, assignedAt: now, nextCheckAt: null, version: { increment: 1 } },
-    });
-    await tx.rideOffer.update({ where: { id: offer!.id }, data: { status: 'ACCEPTED', respondedAt: now } });
-    const losers = await endLiveOffers(tx, rideId, now);
-    await tx.rideHistory.create({ data: { rideId, type: History.ASSIGNED, round: offer!.round, driverId, at: now } });
-
-    const { claims, records, notifier } = this.deps;
-    effects.push(
+  /** Postgres decides, in one statement (accept-sql.ts); the effects run after it committed. */
+  private async confirm(rideId: string, driverId: string): Promise<AcceptResult> {
+    const outcome = await acceptInOneStatement(this.deps.db, rideId, driverId);
+    if (!outcome.locked) throw notFound('ride', rideId);
+    const assigned = outcome.assigned;
+    if (!assigned) {
+      const verdict = acceptVerdict(outcome.locked, outcome.offer, driverId, outcome.locked.now);
+      if (verdict !== 'assigned') return { kind: verdict === 'assignable' ? 'not-found' : verdict, rideId };
+      // The winner asking again: the same answer.
+      return { kind: 'assigned', ride: toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: rideId } })), driverId };
+    }
+    const { claims, records, notifier, transitions, log } = this.deps;
+    log.info({ rideId, driverId, round: assigned.round }, 'ride assigned');
+    await transitions.runEffects([
       () => claims.markTaken(rideId, driverId),
       () => records.assign(driverId, rideId),
-      ...losers.map((l) => () => notifier.revoke(l.driverId, rideId, 'TAKEN')),
+      ...outcome.losers.map((loser) => () => notifier.revoke(loser, rideId, 'TAKEN')),
       () => notifier.rideChanged(assigned),
-    );
+    ]);
     return { kind: 'assigned', ride: toRideView(assigned), driverId };
   }
 

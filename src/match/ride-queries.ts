@@ -37,12 +37,18 @@ export class RideQueries {
 
   /**
    * Why offers this driver was told about are no longer live (for a feed catching up after the
-   * bus was away): TAKEN, CANCELLED or EXPIRED. Offers the driver answered itself are left out.
+   * bus was away): TAKEN, CANCELLED or EXPIRED. Offers the driver answered itself are left out,
+   * unless the ride it accepted was cancelled afterwards.
    */
   async endedOffers(driverId: string, rideIds: string[]): Promise<Array<{ rideId: string; reason: RevokeReason }>> {
     if (rideIds.length === 0) return [];
     const offers = await this.db.rideOffer.findMany({
-      where: { driverId, rideId: { in: rideIds }, status: { in: ['EXPIRED', 'REVOKED'] } },
+      where: {
+        driverId,
+        rideId: { in: rideIds },
+        // An accepted offer ended too if its trip was cancelled: the driver must hear it.
+        OR: [{ status: { in: ['EXPIRED', 'REVOKED'] } }, { status: 'ACCEPTED', ride: { status: 'CANCELLED' } }],
+      },
       include: { ride: { select: { status: true, driverId: true } } },
     });
     return offers.map((o) => ({

@@ -68,7 +68,7 @@ export class Estimates {
    */
   async quoteFor(riderId: string, req: EstimateRequest & { estimateId?: string | null }): Promise<Quote> {
     if (!req.estimateId) {
-      const fare = await this.price(req);
+      const fare = await this.price(req, (lat, lng, carType) => this.surge.lastKnown(lat, lng, carType));
       return { estimateId: null, total: fare.total, currency: fare.currency, surgeMultiplier: fare.surgeMultiplier };
     }
     const [row] = await this.db.$queryRaw<
@@ -87,14 +87,18 @@ export class Estimates {
     return { estimateId: req.estimateId, total: row.total, currency: row.currency, surgeMultiplier: row.surgeMultiplier };
   }
 
-  private async price(req: EstimateRequest): Promise<FareBreakdown> {
+  /** `surgeAt` defaults to computing surge now (estimates); requests without one use the last known value. */
+  private async price(
+    req: EstimateRequest,
+    surgeAt: (lat: number, lng: number, carType: CarType) => Promise<number> = async (lat, lng, carType) => (await this.surge.at(lat, lng, carType)).multiplier,
+  ): Promise<FareBreakdown> {
     validatePoint(req.pickup, 'pickup.');
     validatePoint(req.dropoff, 'dropoff.');
     if (haversineKm(req.pickup.lat, req.pickup.lng, req.dropoff.lat, req.dropoff.lng) < MIN_TRIP_KM) {
       throw badInput('dropoff', 'must not be the pickup');
     }
-    const [tariff, surge] = await Promise.all([this.tariffs.of(req.carType), this.surge.at(req.pickup.lat, req.pickup.lng, req.carType)]);
+    const [tariff, surge] = await Promise.all([this.tariffs.of(req.carType), surgeAt(req.pickup.lat, req.pickup.lng, req.carType)]);
     const trip = expectedTrip(req.pickup, req.dropoff, this.policy);
-    return price(tariff, trip.distanceKm, trip.durationMin, surge.multiplier);
+    return price(tariff, trip.distanceKm, trip.durationMin, surge);
   }
 }

@@ -46,13 +46,29 @@ export class Surge {
     const cell = surgeCellOf(lat, lng);
     const ring = gridDisk(cell, 1);
     const [supply, demand] = await Promise.all([this.supply(lat, lng, ring, carType), this.demand(ring, carType)]);
-    const { sensitivity, smoothingMs, step, cap } = this.policy;
+    const { sensitivity, smoothingMs } = this.policy;
     const raw = demand > supply ? 1 + sensitivity * (demand / Math.max(supply, 1) - 1) : 1;
     const smoothed = await this.router
       .write(surgeRoute(cell), (redis) => redis.smoothSurge(surgeKey(cell), carType, raw, smoothingMs, supply, demand, STORED_FOR_MS))
       .then(Number, () => raw); // no shard: no smoothing, still a price
-    const multiplier = Math.min(cap, Math.max(1, Math.round(smoothed / step) * step));
-    return { cell, carType, multiplier: Math.round(multiplier * 100) / 100, supply, demand, updatedAt: new Date() };
+    return { cell, carType, multiplier: this.stepped(smoothed), supply, demand, updatedAt: new Date() };
+  }
+
+  /**
+   * The multiplier as last computed for the pickup's cell (one Redis read), computing it when
+   * there is none: what a ride requested without an estimate is priced at, off the hot path's
+   * searches.
+   */
+  async lastKnown(lat: number, lng: number, carType: CarType): Promise<number> {
+    const cell = surgeCellOf(lat, lng);
+    const stored = await this.router.write(surgeRoute(cell), (redis) => redis.hget(surgeKey(cell), carType)).catch(() => null);
+    if (!stored) return (await this.at(lat, lng, carType)).multiplier;
+    return this.stepped(Number(stored.split('|')[0]));
+  }
+
+  private stepped(value: number): number {
+    const { step, cap } = this.policy;
+    return Math.round(Math.min(cap, Math.max(1, Math.round(value / step) * step)) * 100) / 100;
   }
 
   /** What was last computed for the cells around a point (the admin's view). */
@@ -62,8 +78,7 @@ export class Surge {
         const stored = await this.router.write(surgeRoute(cell), (redis) => redis.hgetall(surgeKey(cell))).catch(() => ({}));
         return Object.entries(stored as Record<string, string>).map(([carType, value]) => {
           const [m, at, supply, demand] = value.split('|').map(Number);
-          const multiplier = Math.min(this.policy.cap, Math.max(1, Math.round(m! / this.policy.step) * this.policy.step));
-          return { cell, carType: carType as CarType, multiplier: Math.round(multiplier * 100) / 100, supply: supply!, demand: demand!, updatedAt: new Date(at!) };
+          return { cell, carType: carType as CarType, multiplier: this.stepped(m!), supply: supply!, demand: demand!, updatedAt: new Date(at!) };
         });
       }),
     );

@@ -26,7 +26,28 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   plugins: [ComplexityPlugin, RelayPlugin],
   // Cursor connections for the admin lists (drivers, rides, audit); no global node ids.
-  relay: { clientMutationId: 'omit', cursorType: 'String', nodeQueryOptions: false, nodesQueryOptions: false },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    // Every type, field and argument carries a description (test/schema-descriptions.test.ts).
+    pageInfoTypeOptions: { description: 'Where this page sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'More items follow this page (page on with after: endCursor).' },
+    hasPreviousPageFieldOptions: { description: 'Items precede this page (page back with before: startCursor).' },
+    startCursorFieldOptions: { description: "The first item's cursor; null on an empty page." },
+    endCursorFieldOptions: { description: "The last item's cursor; null on an empty page." },
+    firstArgOptions: { description: 'At most this many items from the start (or after `after`); 1-100, default 20.' },
+    lastArgOptions: { description: 'At most this many items from the end (or before `before`); 1-100.' },
+    afterArgOptions: { description: 'Items after this cursor (an endCursor from an earlier page).' },
+    beforeArgOptions: { description: 'Items before this cursor (a startCursor from an earlier page).' },
+    defaultConnectionTypeOptions: { description: 'One page of a list, with its cursors.' },
+    defaultEdgeTypeOptions: { description: 'One item of a page and its cursor.' },
+    edgesFieldOptions: { description: 'The items of this page, in list order.' },
+    pageInfoFieldOptions: { description: 'Cursors and whether more pages exist.' },
+    cursorFieldOptions: { description: 'Opaque position of this item; pass it as after/before to page.' },
+    nodeFieldOptions: { description: 'The item.' },
+  },
   complexity: {
     defaultComplexity: 1,
     defaultListMultiplier: 10,
@@ -65,6 +86,8 @@ builder.scalarType('JSON', {
   parseValue: (value) => value,
 });
 
-builder.queryType({ description: 'Reads.' });
-builder.mutationType({ description: 'Changes.' });
-builder.subscriptionType({ description: 'Pushed updates (over graphql-ws only).' });
+// Every type, field, argument and enum value carries a description: GraphiQL's Docs pane is
+// where client developers read the API (test/schema-descriptions.test.ts holds everyone to it).
+builder.queryType({ description: 'Reads. Each field says who may call it; the caller is always the one in the token.' });
+builder.mutationType({ description: 'Changes. Each field says who may call it; ids of the caller come from the token, never from arguments.' });
+builder.subscriptionType({ description: 'Pushed updates, over graphql-ws only. Each starts with the current state, then every change.' });

@@ -8,6 +8,7 @@ import { DriverRef } from './registry.ts';
 import { RideRef } from './ride.ts';
 
 const RevokeReasonEnum = builder.enumType('RevokeReason', {
+  description: 'Why an offer was taken back.',
   values: {
     TAKEN: { description: 'Another driver accepted first.' },
     CANCELLED: { description: 'The rider cancelled (also sent to an assigned driver).' },
@@ -16,19 +17,21 @@ const RevokeReasonEnum = builder.enumType('RevokeReason', {
 });
 
 const RideOfferRef = builder.objectRef<OfferView>('RideOffer').implement({
+  description: 'A ride offered to the caller: accept it (acceptRide) or decline it (declineRide) before it expires.',
   fields: (t) => ({
-    ride: t.field({ type: RideRef, resolve: (o) => o.ride }),
-    pickupDistanceKm: t.exposeFloat('pickupDistanceKm'),
-    expiresAt: t.expose('expiresAt', { type: 'DateTime' }),
-    round: t.exposeInt('round'),
+    ride: t.field({ type: RideRef, description: 'The ride offered.', resolve: (o) => o.ride }),
+    pickupDistanceKm: t.exposeFloat('pickupDistanceKm', { description: 'Straight-line distance from the driver to the pickup when offered, in km.' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'The offer is void after this (the end of its round).' }),
+    round: t.exposeInt('round', { description: 'The offer round it belongs to (1 for the first).' }),
   }),
 });
 
 type Revoked = Extract<DriverOfferEvent, { kind: 'revoked' }>;
 const RideOfferRevokedRef = builder.objectRef<Revoked>('RideOfferRevoked').implement({
+  description: 'An offer the caller held is over: it can no longer be accepted.',
   fields: (t) => ({
-    rideId: t.exposeID('rideId'),
-    reason: t.field({ type: RevokeReasonEnum, resolve: (e) => e.reason as RevokeReason }),
+    rideId: t.exposeID('rideId', { description: 'The ride whose offer ended.' }),
+    reason: t.field({ type: RevokeReasonEnum, description: 'Why it ended.', resolve: (e) => e.reason as RevokeReason }),
   }),
 });
 
@@ -50,7 +53,7 @@ const DriverAccountNoticeRef = builder.objectRef<AccountNotice>('DriverAccountNo
 });
 
 const DriverOfferEventUnion = builder.unionType('DriverOfferEvent', {
-  description: "What a driver's offers feed pushes.",
+  description: 'What a driver hears on the driverOffers feed: a new offer, the end of one, or an admin notice.',
   types: [RideOfferRef, RideOfferRevokedRef, DriverAccountNoticeRef],
   resolveType: (e) => {
     const kind = (e as DriverOfferEvent).kind;
@@ -90,19 +93,28 @@ type Assigned = Extract<AcceptResult, { kind: 'assigned' }>;
 type ByRide = { rideId: string };
 
 const RideAssignmentRef = builder.objectRef<Assigned>('RideAssignment').implement({
+  description: 'The ride is yours: drive to the pickup.',
   fields: (t) => ({
-    ride: t.field({ type: RideRef, resolve: (r) => r.ride }),
-    driver: t.field({ type: DriverRef, resolve: async (r, _a, ctx) => (await ctx.services.registry.driver(r.driverId))! }),
+    ride: t.field({ type: RideRef, description: 'The ride, now ASSIGNED to the caller.', resolve: (r) => r.ride }),
+    driver: t.field({
+      type: DriverRef,
+      description: 'The assigned driver (the caller).',
+      resolve: async (r, _a, ctx) => (await ctx.services.registry.driver(r.driverId))!,
+    }),
   }),
 });
 const rideIdOnly = (name: string, description: string) =>
-  builder.objectRef<ByRide>(name).implement({ description, fields: (t) => ({ rideId: t.exposeID('rideId') }) });
+  builder.objectRef<ByRide>(name).implement({
+    description,
+    fields: (t) => ({ rideId: t.exposeID('rideId', { description: 'The ride asked about.' }) }),
+  });
 const RideAlreadyTakenRef = rideIdOnly('RideAlreadyTaken', 'Another driver accepted first.');
 const OfferNotFoundRef = rideIdOnly('OfferNotFound', 'You hold no offer for this ride (never offered, declined, revoked, or the ride was cancelled).');
 const OfferExpiredRef = rideIdOnly('OfferExpired', 'The offer expired before you accepted.');
 const OfferDeclinedRef = rideIdOnly('OfferDeclined', 'The offer is declined; the ride moves on without you.');
 
 const AcceptRideResult = builder.unionType('AcceptRideResult', {
+  description: 'The answer to acceptRide: the ride, or why not.',
   types: [RideAssignmentRef, RideAlreadyTakenRef, OfferNotFoundRef, OfferExpiredRef],
   resolveType: (r) => {
     const kind = (r as AcceptResult).kind;
@@ -111,6 +123,7 @@ const AcceptRideResult = builder.unionType('AcceptRideResult', {
 });
 
 const DeclineRideResult = builder.unionType('DeclineRideResult', {
+  description: 'The answer to declineRide.',
   types: [OfferDeclinedRef, OfferNotFoundRef, OfferExpiredRef],
   resolveType: (r) => {
     const kind = (r as DeclineResult).kind;
@@ -122,7 +135,7 @@ builder.mutationField('acceptRide', (t) =>
   t.field({
     type: AcceptRideResult,
     description: 'Driver: accept an offer. The first valid accept wins; asking again gives the same answer.',
-    args: { rideId: t.arg.id({ required: true }) },
+    args: { rideId: t.arg.id({ required: true, description: 'The ride of the offer.' }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
       return ctx.services.assignment.accept(driver.id, String(rideId));
@@ -133,7 +146,8 @@ builder.mutationField('acceptRide', (t) =>
 builder.mutationField('declineRide', (t) =>
   t.field({
     type: DeclineRideResult,
-    args: { rideId: t.arg.id({ required: true }) },
+    description: 'Driver: decline an offer; the ride goes on to other drivers. Asking again gives the same answer.',
+    args: { rideId: t.arg.id({ required: true, description: 'The ride of the offer.' }) },
     resolve: async (_root, { rideId }, ctx) => {
       const driver = await requireDriver(ctx);
       return ctx.services.assignment.decline(driver.id, String(rideId));

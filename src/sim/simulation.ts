@@ -46,10 +46,10 @@ const CAR_TYPES: CarType[] = ['ECONOMY', 'ECONOMY', 'ECONOMY', 'COMFORT', 'PREMI
 const PREFERENCES: PaymentPreference[] = ['ANY', 'ANY', 'CASH', 'CARD'];
 const PAYMENTS: PaymentMethod[] = ['CARD', 'CASH'];
 const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)]!;
-const between = ([min, max]: [number, number]) => min + Math.random() * (max - min);
+export const between = ([min, max]: [number, number]) => min + Math.random() * (max - min);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function randomPoint(b: BoundingBox) {
+export function randomPoint(b: BoundingBox) {
   return { lat: b.minLat + Math.random() * (b.maxLat - b.minLat), lng: b.minLng + Math.random() * (b.maxLng - b.minLng) };
 }
 

@@ -4,15 +4,22 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** The class of car. A ride is offered only to drivers of exactly the class it asks for. */
 export type CarType =
+  /** A roomier, newer car. */
   | 'COMFORT'
+  /** An everyday car. */
   | 'ECONOMY'
+  /** A top-class car. */
   | 'PREMIUM'
+  /** A large car for groups or luggage. */
   | 'XL';
 
-/** AVAILABLE: searchable while reporting locations. OFFLINE: never offered rides. */
+/** Whether a driver wants rides (setDriverStatus). */
 export type DriverStatus =
+  /** Searchable while reporting locations. */
   | 'AVAILABLE'
+  /** Out of search: never offered rides. */
   | 'OFFLINE';
 
 /** The trip to price. */
@@ -25,8 +32,9 @@ export type EstimateRideInput = {
   pickup: PointInput;
 };
 
+/** A driver's position fix. A bad value is INVALID_LOCATION naming the field; nothing is written. */
 export type LocationInput = {
-  /** Horizontal accuracy in metres, > 0. */
+  /** Horizontal accuracy in metres, (0, 10000]. */
   accuracyM?: number | null | undefined;
   /** Degrees clockwise from north, [0, 360). */
   heading?: number | null | undefined;
@@ -34,42 +42,57 @@ export type LocationInput = {
   lat: number;
   /** Longitude, within ±180. */
   lng: number;
-  /** When the device took the fix. */
+  /** When the device took the fix: at most 5 s ahead of the server's clock, and no older than the liveness window (30 s by default). */
   recordedAt: string;
   /** Speed in km/h, [0, 400]. */
   speedKmh?: number | null | undefined;
 };
 
+/** How the rider pays. */
 export type PaymentMethod =
+  /** By card. */
   | 'CARD'
+  /** In cash, to the driver. */
   | 'CASH';
 
 /** Which payment methods a driver accepts. */
 export type PaymentPreference =
+  /** Either: offered every ride. */
   | 'ANY'
+  /** Card only: offered CARD rides. */
   | 'CARD'
+  /** Cash only: offered CASH rides. */
   | 'CASH';
 
+/** A point on the map (WGS 84). */
 export type PointInput = {
+  /** Latitude in degrees, within ±85.05112878. */
   lat: number;
+  /** Longitude in degrees, within ±180. */
   lng: number;
 };
 
+/** What the rider asks for. */
 export type RequestRideInput = {
+  /** The class of car wanted. */
   carType: CarType;
   /** Idempotency key (1-64 letters, digits, - or _), unique per request the rider means: resending the same key returns the ride it created instead of creating another. */
   clientKey?: string | null | undefined;
+  /** Where to go. */
   dropoff: PointInput;
   /** A fare estimate of this rider's for this trip: its total is honoured while it is valid. Without one the ride is priced now. */
   estimateId?: string | number | null | undefined;
   /** Only drivers rated at least this (0-5). */
   minDriverRating?: number | null | undefined;
+  /** How the rider pays: only drivers who accept it are offered the ride. */
   paymentMethod: PaymentMethod;
+  /** Where to be picked up: drivers are searched around it. */
   pickup: PointInput;
   /** Book ahead: the pickup time (within the booking window). Dispatch starts a little before it. */
   scheduledAt?: string | null | undefined;
 };
 
+/** Why an offer was taken back. */
 export type RevokeReason =
   /** The rider cancelled (also sent to an assigned driver). */
   | 'CANCELLED'
@@ -78,29 +101,46 @@ export type RevokeReason =
   /** Another driver accepted first. */
   | 'TAKEN';
 
+/** Where a ride stands. SCHEDULED, SEARCHING and the trip (ASSIGNED, DRIVER_ARRIVED, IN_PROGRESS) are live; the others are final. */
 export type RideStatus =
+  /** A driver accepted and is on the way to the pickup. */
   | 'ASSIGNED'
+  /** Cancelled by the rider or an operator (endReason says which). */
   | 'CANCELLED'
+  /** The trip is over. */
   | 'COMPLETED'
+  /** The driver is at the pickup, waiting for the rider. */
   | 'DRIVER_ARRIVED'
+  /** The rider is aboard; the distance driven counts towards the fare. */
   | 'IN_PROGRESS'
+  /** The last round ended without an accept. */
   | 'NO_DRIVERS_AVAILABLE'
+  /** Booked ahead: the search for a driver starts a little before scheduledAt. */
   | 'SCHEDULED'
+  /** Offers are out (round after round); no driver has accepted yet. */
   | 'SEARCHING';
 
+/** A driver's whole profile: creates the driver, or replaces the profile of an existing one. */
 export type UpsertDriverInput = {
+  /** The class of car they drive. */
   carType: CarType;
+  /** The driver's id, as the `sub` of their tokens (1-64 letters, digits, _ . : - (starting with a letter or digit)). */
   id: string | number;
+  /** The name riders see (1-100 characters). */
   name: string;
+  /** Which payment methods they accept. */
   paymentPreference: PaymentPreference;
-  /** 0 to 5 */
+  /** 0 to 5. */
   rating: number;
-  /** e.g. "Toyota Prius, KA-01-1234" */
+  /** The car and its plate (1-100 characters), e.g. "Toyota Prius, KA-01-1234". */
   vehicle: string;
 };
 
+/** A rider's whole profile: creates the rider, or replaces the profile of an existing one. */
 export type UpsertRiderInput = {
+  /** The rider's id, as the `sub` of their tokens (1-64 letters, digits, _ . : - (starting with a letter or digit)). */
   id: string | number;
+  /** The name drivers see (1-100 characters). */
   name: string;
 };
 
@@ -155,6 +195,7 @@ export type DriverOffersSubscriptionVariables = Exact<{ [key: string]: never; }>
 
 
 export type DriverOffersSubscription = { driverOffers:
+    | { __typename: 'DriverAccountNotice' }
     | { __typename: 'RideOffer', round: number, pickupDistanceKm: number, expiresAt: string, ride: { id: string, status: RideStatus, round: number, version: number, carType: CarType, paymentMethod: PaymentMethod, minDriverRating: number | null, endReason: string | null, requestedAt: string, scheduledAt: string | null, dispatchedAt: string | null, assignedAt: string | null, arrivedAt: string | null, startedAt: string | null, endedAt: string | null, pickup: { lat: number, lng: number }, dropoff: { lat: number, lng: number }, quote: { estimateId: string | null, total: number, currency: string, surgeMultiplier: number } | null, fare: { total: number, currency: string, travelledKm: number, tripMinutes: number } | null, driver: { id: string, name: string, vehicle: string, rating: number } | null } }
     | { __typename: 'RideOfferRevoked', rideId: string, reason: RevokeReason }
    };
