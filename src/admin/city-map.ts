@@ -220,7 +220,7 @@ export class CityMap {
     return { ...base, level: 'REGION', cells };
   }
 
-  /** Searching rides picked up in the box (the due-rides index holds only live rides). */
+  /** Searching rides picked up in the box, read through a partial index of live rides (due rides, one live ride per rider). */
   private searchingRides(box: BoundingBox, limit: number): Promise<SearchingRow[]> {
     return this.db.$queryRaw<SearchingRow[]>`
       SELECT id::text, "pickupLat" AS lat, "pickupLng" AS lng, round FROM "Ride"
