@@ -1,7 +1,9 @@
 // Composition root: builds every service of one API instance from a Config. No module-level
 // state anywhere else, so tests can run several instances in one process.
 import { RideAccess } from './access/ride-access.ts';
+import { Analytics } from './admin/analytics.ts';
 import { AuditLog } from './admin/audit.ts';
+import { CityMap } from './admin/city-map.ts';
 import { Directory } from './admin/directory.ts';
 import { createClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -62,6 +64,8 @@ export interface Services {
   access: RideAccess;
   audit: AuditLog;
   directory: Directory;
+  analytics: Analytics;
+  cityMap: CityMap;
   limits: RateLimits;
   sockets: SocketSlots;
   seams: MatchSeams;
@@ -168,6 +172,8 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     access: new RideAccess(db),
     audit: new AuditLog(db),
     directory: new Directory(db, router, records, config.geo.driverTtlMs),
+    analytics: new Analytics(db, config.analytics.maxWindowMs),
+    cityMap: new CityMap(db, locations, config.cityMap, log),
     limits: new RateLimits(router, config.rateLimits, (name) => metrics.rateLimited(name)),
     sockets: new SocketSlots(router, config.ws.maxSocketsPerIdentity),
     seams,

@@ -128,6 +128,25 @@ const envSchema = z.object({
   SCHEDULE_DISPATCH_LEAD_MS: int(0, 86_400_000).default(600_000),
   /** The rider sees the assigned driver's position at most this often. */
   POSITION_PUSH_INTERVAL_MS: int(100, 60_000).default(1_000),
+
+  /** Matching analytics: the longest window one query may cover. */
+  ANALYTICS_MAX_WINDOW_DAYS: int(1, 366).default(31),
+  /** The city map: at most one snapshot per subscription this often. */
+  CITY_MAP_INTERVAL_MS: int(100, 60_000).default(1_000),
+  /** Items (drivers, rides, offers, assignments or cells) per snapshot; beyond it, aggregate. */
+  CITY_MAP_MAX_ITEMS: int(10, 100_000).default(2_000),
+  /** Driver positions one snapshot may read from Redis; a view holding more shows regions. */
+  CITY_MAP_MAX_POSITIONS: int(100, 1_000_000).default(20_000),
+  /** A view wider than this many regions (H3 res 5, ≈250 km² each) is narrowed around its centre. */
+  CITY_MAP_MAX_REGIONS: int(1, 10_000).default(400),
+  /** From this zoom on, res-7 cells instead of regions; from DETAIL_ZOOM on, each driver and ride. */
+  CITY_MAP_CELL_ZOOM: int(0, 24).default(11),
+  CITY_MAP_DETAIL_ZOOM: int(0, 24).default(13),
+  /** Where the map page opens: lat,lng,zoom. */
+  CITY_MAP_START: z
+    .string()
+    .regex(/^-?\d+(\.\d+)?,-?\d+(\.\d+)?,\d+$/, 'must be lat,lng,zoom')
+    .default('12.95,77.60,12'),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -195,6 +214,18 @@ export interface Config {
   pricing: PricingPolicy;
   scheduling: SchedulingPolicy;
   positionPushIntervalMs: number;
+  analytics: { maxWindowMs: number };
+  cityMap: CityMapPolicy;
+}
+
+export interface CityMapPolicy {
+  intervalMs: number;
+  maxItems: number;
+  maxPositions: number;
+  maxRegions: number;
+  cellZoom: number;
+  detailZoom: number;
+  start: { lat: number; lng: number; zoom: number };
 }
 
 export interface PricingPolicy {
@@ -323,6 +354,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     throw new ConfigError('Invalid configuration: METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT with METRICS_TOKEN)');
   }
+  if (e.CITY_MAP_CELL_ZOOM > e.CITY_MAP_DETAIL_ZOOM) {
+    throw new ConfigError('Invalid configuration: CITY_MAP_CELL_ZOOM must not exceed CITY_MAP_DETAIL_ZOOM');
+  }
+  const [startLat, startLng, startZoom] = e.CITY_MAP_START.split(',').map(Number) as [number, number, number];
+  if (Math.abs(startLat) > 85 || Math.abs(startLng) > 180) throw new ConfigError('Invalid configuration: CITY_MAP_START is not on the map');
   if (e.MATCH_RADIUS_START_KM > e.MATCH_RADIUS_CAP_KM) {
     throw new ConfigError('Invalid configuration: MATCH_RADIUS_START_KM must not exceed MATCH_RADIUS_CAP_KM');
   }
@@ -416,5 +452,15 @@ export function loadConfig(env: Env = process.env): Config {
       dispatchLeadMs: e.SCHEDULE_DISPATCH_LEAD_MS,
     },
     positionPushIntervalMs: e.POSITION_PUSH_INTERVAL_MS,
+    analytics: { maxWindowMs: e.ANALYTICS_MAX_WINDOW_DAYS * 86_400_000 },
+    cityMap: {
+      intervalMs: e.CITY_MAP_INTERVAL_MS,
+      maxItems: e.CITY_MAP_MAX_ITEMS,
+      maxPositions: e.CITY_MAP_MAX_POSITIONS,
+      maxRegions: e.CITY_MAP_MAX_REGIONS,
+      cellZoom: e.CITY_MAP_CELL_ZOOM,
+      detailZoom: e.CITY_MAP_DETAIL_ZOOM,
+      start: { lat: startLat, lng: startLng, zoom: startZoom },
+    },
   };
 }

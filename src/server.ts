@@ -20,6 +20,7 @@ import { DomainError } from './errors.ts';
 import { clientAddress } from './http/client-address.ts';
 import { metricsEndpoint } from './http/metrics-endpoint.ts';
 import { requestIdFrom } from './http/request-id.ts';
+import { serveMapPage } from './http/map-page.ts';
 import { originAllowlist } from './http/origins.ts';
 import { MAX_NESTING, nestingDepth } from './limits/nesting.ts';
 import { tooDeeplyNested } from './limits/operation-limits.ts';
@@ -143,6 +144,7 @@ export async function startServer(services: Services, opts: { host?: string; por
         return sendJson(res, ok ? 200 : 503, body);
       }
       if (path === '/metrics' && metricsOnPublicPort) return serveMetrics(req, res);
+      if (req.method === 'GET' && path?.startsWith('/map') && (await serveMapPage(path, res, config.cityMap))) return;
       const limit = config.http.maxBodyBytes;
       const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
       if (Number(req.headers['content-length'] ?? 0) > limit) {

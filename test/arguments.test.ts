@@ -102,6 +102,15 @@ const SAMPLES: Record<string, Sample> = {
   },
   'Mutation.upsertRider': { as: 'admin', args: (w) => ({ input: { id: w.riderId, name: 'Ana Lima' } }) },
   'Subscription.rideUpdates': { as: 'rider', ride: 'assigned', args: (w) => ({ rideId: w.rideId }) },
+  // A window before any world's rides: every form sees the same (empty) figures.
+  'Query.matchingAnalytics': {
+    as: 'admin',
+    args: () => ({ window: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', region: latLngToCell(SPOT.lat, SPOT.lng, 5) } }),
+  },
+  'Subscription.cityMap': {
+    as: 'admin',
+    args: () => ({ bbox: { south: SPOT.lat - 0.02, west: SPOT.lng - 0.02, north: SPOT.lat + 0.02, east: SPOT.lng + 0.02 }, zoom: 15 }),
+  },
 };
 
 const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter((t): t is GraphQLObjectType => !!t);

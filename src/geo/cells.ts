@@ -10,7 +10,7 @@
 // exactly inside their parent (descendants poke out of the parent hexagon by kilometres at these
 // levels), and the search finds regions by their hexagon outline (regionsWithin), so storage must
 // use the same geometric rule or drivers near a border could be missed.
-import { cellToBoundary, getHexagonEdgeLengthAvg, gridDisk, latLngToCell, UNITS } from 'h3-js';
+import { cellToBoundary, getHexagonAreaAvg, getHexagonEdgeLengthAvg, gridDisk, latLngToCell, POLYGON_TO_CELLS_FLAGS, polygonToCellsExperimental, UNITS } from 'h3-js';
 
 export const CELL_RESOLUTION = 8;
 export const REGION_RESOLUTION = 5;
@@ -87,3 +87,27 @@ export function regionsWithin(lat: number, lng: number, radiusKm: number, resolu
     (region) => region === home || distanceToOutlineKm(lat, lng, boundaryOf(region)) <= radiusKm + slackKm,
   );
 }
+
+/** A box on the map, in degrees (west < east: boxes across the antimeridian are not served). */
+export interface BoundingBox {
+  south: number;
+  west: number;
+  north: number;
+  east: number;
+}
+
+/** Every cell of a resolution that overlaps the box (not only those whose centre lies inside). */
+export function cellsCovering(box: BoundingBox, resolution: number): string[] {
+  const { south, west, north, east } = box;
+  const ring = [[south, west], [south, east], [north, east], [north, west], [south, west]];
+  return polygonToCellsExperimental(ring, resolution, POLYGON_TO_CELLS_FLAGS.containmentOverlapping);
+}
+
+/** The box's area in km² (flat at its middle latitude: these boxes are city-sized). */
+export function boxAreaKm2(box: BoundingBox): number {
+  const lat = (box.south + box.north) / 2;
+  return haversineKm(lat, box.west, lat, box.east) * haversineKm(box.south, box.west, box.north, box.west);
+}
+
+/** The average area of a cell of this resolution, km². */
+export const cellAreaKm2 = (resolution: number) => getHexagonAreaAvg(resolution, UNITS.km2);

@@ -9,7 +9,7 @@ import type { DriverDuty } from '../generated/prisma/enums.ts';
 import { regionKeys, regionOfSeenKey, regionRoute, SEEN_KEY_PATTERN } from '../redis/keys.ts';
 import type { Router } from '../redis/router.ts';
 import type { DriverProfile } from '../registry/registry.ts';
-import { cellOf, regionOf, regionsWithin } from './cells.ts';
+import { cellOf, haversineKm, regionOf, regionsWithin, type BoundingBox } from './cells.ts';
 import { validateLocation, type LocationUpdate } from './location-input.ts';
 
 export interface LocationIndexOptions {
@@ -51,6 +51,12 @@ export interface Candidate {
   lat: number;
   lng: number;
   lastSeenAt: number;
+}
+
+export interface LivePosition {
+  driverId: string;
+  lat: number;
+  lng: number;
 }
 
 export interface SweepReport {
@@ -159,6 +165,43 @@ export class LocationIndex {
       }
     }
     return [...best.values()].sort((a, b) => a.distanceKm - b.distanceKm).slice(0, q.limit);
+  }
+
+  /**
+   * Live drivers per region, counted by each region's shard on its own clock. Right after a
+   * change of owner a region is read from both owners; the larger count is the better one.
+   */
+  async liveCounts(regions: string[]): Promise<Map<string, number>> {
+    const counts = await Promise.all(
+      regions.map((region) =>
+        this.router.readAll(regionRoute(region), (redis) => redis.countLive(regionKeys(region)[1], this.options.driverTtlMs) as Promise<number>),
+      ),
+    );
+    return new Map(regions.map((region, i) => [region, Math.max(0, ...counts[i]!.map(Number))]));
+  }
+
+  /** Live drivers inside a box, read from the regions that cover it (at most `limitPerRegion` from each). */
+  async liveInBox(regions: string[], box: BoundingBox, limitPerRegion: number): Promise<LivePosition[]> {
+    const lat = (box.south + box.north) / 2;
+    const lng = (box.west + box.east) / 2;
+    // GEOSEARCH's box is centred and measured in km; a little wider than the degrees, then trimmed.
+    const widthKm = haversineKm(lat, box.west, lat, box.east) * 1.02 + 0.01;
+    const heightKm = haversineKm(box.south, lng, box.north, lng) * 1.02 + 0.01;
+    const answers = await Promise.all(
+      regions.map((region) =>
+        this.router.readAll(regionRoute(region), (redis) =>
+          redis.liveInBox(...regionKeys(region).slice(0, 2), lng, lat, widthKm, heightKm, this.options.driverTtlMs, limitPerRegion) as Promise<string[]>,
+        ),
+      ),
+    );
+    const found = new Map<string, LivePosition>();
+    for (const flat of answers.flat()) {
+      for (let i = 0; i < flat.length; i += 3) {
+        const p = { driverId: flat[i]!, lng: Number(flat[i + 1]), lat: Number(flat[i + 2]) };
+        if (p.lat >= box.south && p.lat <= box.north && p.lng >= box.west && p.lng <= box.east) found.set(p.driverId, p);
+      }
+    }
+    return [...found.values()];
   }
 
   /**

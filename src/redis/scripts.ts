@@ -21,6 +21,8 @@ const SCRIPTS = {
   removeDrivers: { file: '../geo/lua/remove.lua', keys: 3 },
   sweep: { file: '../geo/lua/sweep.lua', keys: 3 },
   nearest: { file: '../geo/lua/nearest.lua', keys: 3 },
+  countLive: { file: '../geo/lua/live_count.lua', keys: 1 },
+  liveInBox: { file: '../geo/lua/live_in_box.lua', keys: 2 },
   offer: { file: '../match/lua/offer.lua', keys: 1 },
   claim: { file: '../match/lua/claim.lua', keys: 1 },
   unclaim: { file: '../match/lua/unclaim.lua', keys: 1 },

@@ -7,6 +7,7 @@ import './ride.ts';
 import './offer.ts';
 import './pricing.ts';
 import './admin.ts';
+import './operators.ts';
 
 export const schema = builder.toSchema();
 

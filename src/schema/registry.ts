@@ -1,7 +1,7 @@
 // Drivers and riders: the admin registry (upsertDriver, upsertRider) and `me`.
 import { DomainError } from '../errors.ts';
 import { CarType, DriverDuty, PaymentPreference } from '../generated/prisma/enums.ts';
-import type { DriverProfile, RiderProfile } from '../registry/registry.ts';
+import { validateId, type DriverProfile, type RiderProfile } from '../registry/registry.ts';
 import { audited, requireRole } from './access.ts';
 import { builder } from './builder.ts';
 
@@ -107,6 +107,8 @@ builder.mutationField('upsertDriver', (t) =>
     args: { input: t.arg({ type: UpsertDriverInput, required: true, description: 'The profile.' }) },
     resolve: (_root, { input }, ctx) => {
       const id = String(input.id);
+      // Before the audit entry reads the current row: Postgres refuses an id with NUL (a 500).
+      validateId('id', id);
       return audited(ctx, 'upsertDriver', `driver:${id}`, () => ctx.services.registry.driver(id), () => ctx.services.registry.upsertDriver({ ...input, id }));
     },
   }),
@@ -119,6 +121,8 @@ builder.mutationField('upsertRider', (t) =>
     args: { input: t.arg({ type: UpsertRiderInput, required: true, description: 'The profile.' }) },
     resolve: (_root, { input }, ctx) => {
       const id = String(input.id);
+      // Before the audit entry reads the current row: Postgres refuses an id with NUL (a 500).
+      validateId('id', id);
       return audited(ctx, 'upsertRider', `rider:${id}`, () => ctx.services.registry.rider(id), () => ctx.services.registry.upsertRider({ ...input, id }));
     },
   }),
