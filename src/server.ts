@@ -21,7 +21,7 @@ import { clientAddress } from './http/client-address.ts';
 import { metricsEndpoint } from './http/metrics-endpoint.ts';
 import { requestIdFrom } from './http/request-id.ts';
 import { serveMapPage } from './http/map-page.ts';
-import { originAllowlist } from './http/origins.ts';
+import { isOwnOrigin, originAllowlist } from './http/origins.ts';
 import { MAX_NESTING, nestingDepth } from './limits/nesting.ts';
 import { tooDeeplyNested } from './limits/operation-limits.ts';
 
@@ -188,7 +188,7 @@ export async function startServer(services: Services, opts: { host?: string; por
   http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     if ((req.url ?? '/').split('?')[0] !== '/graphql') return refuseUpgrade(socket, 404, 'Not Found');
     const origin = req.headers.origin;
-    if (origin && !originAllowed(origin)) return refuseUpgrade(socket, 403, 'Forbidden');
+    if (origin && !isOwnOrigin(origin, req.headers.host) && !originAllowed(origin)) return refuseUpgrade(socket, 403, 'Forbidden');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 

@@ -77,6 +77,20 @@ describe('WebSocket upgrades: Origin allowlist', () => {
     expect(await open()).toBe('open');
     expect(await open('https://evil.test')).toBe(403);
   });
+
+  it("accepts a page of our own origin (the /map page) without listing it: its Origin is the upgrade's Host", async () => {
+    const port = stack.instances[0]!.server.port;
+    const ours = (origin: string) =>
+      new Promise<number | 'open'>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws', { origin });
+        ws.once('open', () => (ws.close(), resolve('open')));
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('error', () => {});
+      });
+    expect(await ours(`http://127.0.0.1:${port}`)).toBe('open');
+    // Another port of the same host is another origin.
+    expect(await ours(`http://127.0.0.1:${port + 1}`)).toBe(403);
+  });
 });
 
 describe('slow clients', () => {

@@ -10,3 +10,18 @@ export function originAllowlist(entries: string[]): OriginCheck {
   const patterns = entries.map((e) => new RegExp(`^${escape(e.replace(/\/+$/, '')).replaceAll('*', '[^./:]+')}$`, 'i'));
   return (origin) => patterns.some((p) => p.test(origin));
 }
+
+/**
+ * A page we served ourselves (the /map page) opens its WebSocket with our own host as Origin:
+ * it needs no listing. Only the host and port are compared: behind a TLS-terminating balancer
+ * the page is https while the upgrade reaching us is plain, and no other site can send a
+ * browser's Origin naming our host.
+ */
+export function isOwnOrigin(origin: string, host: string | undefined): boolean {
+  if (!host) return false;
+  try {
+    return new URL(origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
