@@ -5,8 +5,14 @@
 // inline as literals, (c) variables with other names ($v0, $v1, …), each in a world of its own
 // (fresh rider, driver and ride: state-changing calls never see each other's effects), and the
 // three answers must be the same. A new root field with arguments fails here until it has a sample.
+// Then every SDK operation (src/sdk/generated) with arguments: its own document against the same
+// selection written with inline literals and with renamed variables.
 import {
   astFromValue,
+  Kind,
+  type DocumentNode,
+  type FieldNode,
+  type OperationDefinitionNode,
   getNamedType,
   isInterfaceType,
   isLeafType,
@@ -23,6 +29,7 @@ import { reinstateDriver, suspendDriver } from '../src/admin/suspension.ts';
 import { setDriverStatus } from '../src/drivers/duty.ts';
 import { LIVE_STATUSES } from '../src/match/ride-status.ts';
 import { schema } from '../src/schema/index.ts';
+import * as sdkDocuments from '../src/sdk/generated/graphql.ts';
 import { offset, registerDrivers, registerRider, report } from './helpers/fixtures.ts';
 import { http, wsConnect, type GraphQLResponse } from './helpers/graphql.ts';
 import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
@@ -141,17 +148,44 @@ type Form = { query: string; variables: Record<string, unknown> };
 const WAYS = ['variables named like the arguments', 'inline literals', 'variables with other names'] as const;
 type Way = (typeof WAYS)[number];
 
-/** The call written one way, with these argument values. */
-function written(way: Way, kind: string, field: GraphQLField<unknown, unknown>, values: Record<string, unknown>): Form {
+/**
+ * The call written one way, with these argument values. `picked`: the selection (and the
+ * fragments it spreads) to ask for; by default every field two levels deep.
+ */
+function written(way: Way, kind: string, field: GraphQLField<unknown, unknown>, values: Record<string, unknown>, picked?: { selection: string; fragments: string }): Form {
   const args = field.args.filter((a) => values[a.name] !== undefined);
   const variable = (i: number) => (way === 'variables with other names' ? `v${i}` : args[i]!.name);
   const value = (i: number) => (way === 'inline literals' ? print(astFromValue(values[args[i]!.name], args[i]!.type)!) : `$${variable(i)}`);
-  const call = `${field.name}(${args.map((a, i) => `${a.name}: ${value(i)}`).join(', ')}) ${selection(field.type, 2)}`;
-  if (way === 'inline literals') return { query: `${kind} { ${call} }`, variables: {} };
+  const call = `${field.name}(${args.map((a, i) => `${a.name}: ${value(i)}`).join(', ')}) ${picked?.selection ?? selection(field.type, 2)}`;
+  const fragments = picked?.fragments ?? '';
+  if (way === 'inline literals') return { query: `${kind} { ${call} } ${fragments}`, variables: {} };
   return {
-    query: `${kind}(${args.map((a, i) => `$${variable(i)}: ${a.type}`).join(', ')}) { ${call} }`,
+    query: `${kind}(${args.map((a, i) => `$${variable(i)}: ${a.type}`).join(', ')}) { ${call} } ${fragments}`,
     variables: Object.fromEntries(args.map((a, i) => [variable(i), values[a.name]])),
   };
+}
+
+/**
+ * The SDK's own operations (src/sdk/generated) whose root field takes arguments: each is one
+ * client's way of writing the call, to be answered like the same selection written inline.
+ */
+const sdkOperations = Object.entries(sdkDocuments).flatMap(([name, doc]) => {
+  if (!name.endsWith('Document') || (doc as DocumentNode).kind !== 'Document') return [];
+  const definitions = (doc as DocumentNode).definitions;
+  const operation = definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition')!;
+  const root = operation.selectionSet.selections[0] as FieldNode;
+  const found = withArguments.find((f) => f.kind === operation.operation && f.field.name === root.name.value);
+  if (!found || !root.arguments?.length) return [];
+  return [{ name, doc: doc as DocumentNode, root, ...found, fragments: definitions.filter((d) => d.kind === 'FragmentDefinition').map((d) => print(d)).join(' ') }];
+});
+
+/** The SDK document with the sample's values given to the variables its arguments name. */
+function sdkForm(doc: DocumentNode, root: FieldNode, values: Record<string, unknown>): Form {
+  const variables: Record<string, unknown> = {};
+  for (const arg of root.arguments ?? []) {
+    if (arg.value.kind === Kind.VARIABLE && values[arg.name.value] !== undefined) variables[arg.value.name.value] = values[arg.name.value];
+  }
+  return { query: print(doc), variables };
 }
 
 async function makeWorld(sample: Sample): Promise<World> {
@@ -199,9 +233,9 @@ async function run(kind: string, form: Form, sample: Sample, w: World): Promise<
   }
 }
 
-// Not compared: cursors encode a world's times and ids (a ride's requestedAt); silentForMs is
-// how long ago the driver's last fix arrived, a clock reading like the date-times left out.
-const UNCOMPARED = /^(cursor|startCursor|endCursor|silentForMs)$/;
+// Not compared: cursors encode a world's times and ids (a ride's requestedAt); silentForMs and
+// the date-times the SDK's selections ask for (at, requestedAt, expiresAt, …) are clock readings.
+const UNCOMPARED = /^(cursor|startCursor|endCursor|silentForMs|at|\w+At)$/;
 
 /** The answer with this world's ids (its rider, driver and rides, one the call made too) named, so worlds compare. */
 async function normalized(res: GraphQLResponse, w: World): Promise<unknown> {
@@ -240,6 +274,34 @@ describe('every root field with arguments answers the same however its arguments
       const first = answers.get(firstWay)!;
       expect(first.answer.errors, `${firstWay} must succeed:\n${first.form.query}`).toBeUndefined();
       for (const way of otherWays) expect(answers.get(way)!.answer, `${way}:\n${answers.get(way)!.form.query}`).toEqual(first.answer);
+    });
+  }
+});
+
+describe("the SDK's own operations answer as the same selection written inline or with other variable names", () => {
+  it('covers every SDK operation whose root field takes arguments', () => {
+    expect(sdkOperations.length).toBeGreaterThan(10);
+  });
+
+  for (const { name, doc, root, coordinate, kind, field, fragments } of sdkOperations) {
+    it(`${name} (${coordinate})`, async () => {
+      const sample = SAMPLES[coordinate]!;
+      const picked = { selection: print(root.selectionSet!), fragments };
+      const forms: Array<[string, (w: World) => Form]> = [
+        ["the SDK's document", (w) => sdkForm(doc, root, sample.args(w))],
+        ['inline literals', (w) => written('inline literals', kind, field, sample.args(w), picked)],
+        ['variables with other names', (w) => written('variables with other names', kind, field, sample.args(w), picked)],
+      ];
+      const answers: Array<{ how: string; form: Form; answer: any }> = [];
+      for (const [how, write] of forms) {
+        const world = await makeWorld(sample);
+        const form = write(world);
+        answers.push({ how, form, answer: await normalized(await run(kind, form, sample, world), world) });
+        await clearWorld(world);
+      }
+      const [sdk, ...others] = answers;
+      expect(sdk!.answer.errors, `the SDK's document must succeed:\n${sdk!.form.query}`).toBeUndefined();
+      for (const other of others) expect(other.answer, `${other.how}:\n${other.form.query}`).toEqual(sdk!.answer);
     });
   }
 });
