@@ -113,6 +113,9 @@ interface SocketState {
   expiry?: NodeJS.Timeout;
 }
 
+/** Pending connections the kernel queues before we accept them (capped by net.core.somaxconn). */
+const LISTEN_BACKLOG = 4096;
+
 export async function startServer(services: Services, opts: { host?: string; port?: number } = {}): Promise<RunningServer> {
   const { config, log } = services;
   const tracker = inFlightTracker();
@@ -325,7 +328,9 @@ export async function startServer(services: Services, opts: { host?: string; por
   );
 
   const host = opts.host ?? config.host;
-  await new Promise<void>((resolve) => http.listen(opts.port ?? config.port, host, resolve));
+  // A city's drivers reconnect together after a deploy or a network blip: a backlog of Node's
+  // default 511 overflows and the kernel resets the surplus connections (ECONNRESET at the client).
+  await new Promise<void>((resolve) => http.listen({ port: opts.port ?? config.port, host, backlog: LISTEN_BACKLOG }, resolve));
   const port = (http.address() as AddressInfo).port;
   if (metricsHttp) await new Promise<void>((resolve) => metricsHttp.listen(config.metrics.port ?? 0, host, resolve));
   const metricsPort = metricsHttp ? (metricsHttp.address() as AddressInfo).port : null;

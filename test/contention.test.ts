@@ -13,7 +13,7 @@ const PER_RIDE = 10;
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack({ env: { HTTP_REQUEST_TIMEOUT_MS: '120000', HTTP_HEADERS_TIMEOUT_MS: '120000', MATCH_BATCH_SIZE: String(PER_RIDE), MATCH_ROUND_TIMEOUT_MS: '120000', DRIVER_TTL_MS: '120000' } });
+  stack = await startStack({ env: { HTTP_REQUEST_TIMEOUT_MS: '120000', HTTP_HEADERS_TIMEOUT_MS: '120000', MATCH_BATCH_SIZE: String(PER_RIDE), REDIS_COMMAND_TIMEOUT_MS: '10000', MATCH_ROUND_TIMEOUT_MS: '120000', DRIVER_TTL_MS: '120000' } });
   await stack.startInstance(); // accepts are spread over two instances
 });
 afterAll(() => stack?.stop());
