@@ -4,7 +4,6 @@
 // timeouts, a body size limit, the Origin allowlist for upgrades, sockets per identity,
 // subscriptions per socket, and closing a socket when its token expires. Graceful shutdown: stop
 // accepting, let operations under way finish, close sockets with 1001.
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
@@ -188,10 +187,14 @@ export async function startServer(services: Services, opts: { host?: string; por
   // Upgrades are ours to judge first: the path, and the Origin of browser pages.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.ws.maxPayloadBytes, perMessageDeflate: false });
   wss.on('connection', (ws: WebSocket) => ws.once('close', services.metrics.socketOpened()));
+  // The socket's id (the caller's x-request-id if it is one) goes back in the 101 response, as
+  // an HTTP request's does in its response: the client can quote it when reporting a problem.
+  wss.on('headers', (headers: string[], req: IncomingMessage) => headers.push(`x-request-id: ${req.headers['x-request-id']}`));
   http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     if ((req.url ?? '/').split('?')[0] !== '/graphql') return refuseUpgrade(socket, 404, 'Not Found');
     const origin = req.headers.origin;
     if (origin && !isOwnOrigin(origin, req.headers.host) && !originAllowed(origin)) return refuseUpgrade(socket, 403, 'Forbidden');
+    req.headers['x-request-id'] = requestIdFrom(req.headers['x-request-id']);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
@@ -261,8 +264,9 @@ export async function startServer(services: Services, opts: { host?: string; por
       onSubscribe: async (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
         if (draining) return refuse('server is shutting down; reconnect', 'SERVICE_UNAVAILABLE');
-        // Each operation is a request of its own for the logs, within its socket.
-        const requestId = randomUUID();
+        // Each operation is a request of its own for the logs, within its socket; a client may
+        // name it in extensions.requestId (a browser cannot set the upgrade's headers).
+        const requestId = requestIdFrom(typeof payload.extensions?.requestId === 'string' ? payload.extensions.requestId : undefined);
         try {
           const ownToken = state.identity === null;
           const identity = state.identity ?? (await operationIdentity(services, payload.extensions, state.clientAddress));

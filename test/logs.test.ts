@@ -3,6 +3,7 @@
 // kept, returned in the HTTP response), the caller's role and id, the ride's and driver's ids;
 // nothing per location update, and no token on any line.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { OFFERS, REQUEST, UPDATE_LOCATION } from './helpers/actors.ts';
 import { offset, registerDrivers, registerRider } from './helpers/fixtures.ts';
 import { eventually, wsConnect, type WsClient } from './helpers/graphql.ts';
@@ -109,6 +110,37 @@ describe('the log lines of one ride', () => {
       ['ride ended: no drivers available', requestId],
     ]);
     expect(ofRide[1]).toMatchObject({ status: 'NO_DRIVERS_AVAILABLE', outcome: 'no_drivers_available', reason: expect.stringMatching(/no available driver/) });
+  });
+
+  it("gives every WebSocket its id in the upgrade response, and an operation the requestId its extensions name", async () => {
+    const upgradeId = (headers?: Record<string, string>) =>
+      new Promise<unknown>((resolve, reject) => {
+        const ws = new WebSocket(stack.wsUrl, 'graphql-transport-ws', { headers });
+        ws.once('upgrade', (res) => resolve(res.headers['x-request-id']));
+        ws.once('open', () => ws.close());
+        ws.once('error', reject);
+      });
+    expect(await upgradeId()).toMatch(UUID);
+    expect(await upgradeId({ 'x-request-id': 'lb-trace-7' })).toBe('lb-trace-7');
+    expect(await upgradeId({ 'x-request-id': 'two words' })).toMatch(UUID);
+
+    // A browser cannot set the upgrade's headers: an operation may name its own id.
+    const riderId = uniqueId('rider');
+    await registerRider(stack.services, riderId);
+    const rider = wsConnect(stack.wsUrl, await stack.token('rider', riderId), {}, { 'x-request-id': 'rider-socket-1' });
+    try {
+      await rider.connected;
+      const input = { pickup: { lat: 59.9, lng: 10.75 }, dropoff: offset(59.9, 10.75, 3), carType: 'ECONOMY', paymentMethod: 'CARD' };
+      const traced = await new Promise<any>((resolve, reject) => {
+        let result: unknown;
+        rider.client.subscribe({ query: REQUEST, variables: { input }, extensions: { requestId: 'app-trace-9' } }, { next: (r) => (result = r), error: reject, complete: () => resolve(result) });
+      });
+      const rideId: string = traced.data.requestRide.id;
+      const requested = await eventually(() => lines.find((l) => l.rideId === rideId && l.msg === 'ride requested') ?? Promise.reject(new Error('no line yet')));
+      expect(requested).toMatchObject({ requestId: 'app-trace-9', socketId: 'rider-socket-1', transport: 'ws' });
+    } finally {
+      await rider.close();
+    }
   });
 
   it('gives every HTTP request an id, replacing one that is not an id', async () => {
