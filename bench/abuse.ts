@@ -67,25 +67,34 @@ async function healthUnderFlood(server: ChildServer, lines: string[]): Promise<v
 async function slowClients(server: ChildServer, lines: string[]): Promise<void> {
   const sockets: net.Socket[] = [];
   const opened = Date.now();
-  const closedAfter: Array<Promise<number>> = [];
+  const closed: Array<Promise<{ ms: number; answer: string }>> = [];
   for (let i = 0; i < 200; i++) {
     const s = net.connect(server.port, '127.0.0.1');
     s.on('error', () => {});
+    let answer = '';
+    s.on('data', (d) => (answer += d));
     sockets.push(s);
-    closedAfter.push(new Promise((resolve) => s.once('close', () => resolve(Date.now() - opened))));
+    closed.push(new Promise((resolve) => s.once('close', () => resolve({ ms: Date.now() - opened, answer: answer.split('\r\n')[0] || '(no answer)' }))));
   }
-  const header = 'POST /graphql HTTP/1.1\r\nHost: x\r\n';
+  // A valid request line and headers, one byte a second in order: only a timeout ends it.
+  const header = 'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
+  let sent = 0;
   const dribble = setInterval(() => {
-    const byte = header[Math.floor((Date.now() - opened) / 1000) % header.length]!;
+    const byte = header[sent++ % header.length]!;
     for (const s of sockets) if (!s.destroyed) s.write(byte, () => {});
   }, 1_000);
   const normal = new Samples();
   const ticking = setInterval(() => void timedHealth(server.url.replace('/graphql', '')).then((ms) => normal.add(ms)), 250);
   const closes = new Samples();
-  for (const ms of await Promise.all(closedAfter)) closes.add(ms);
+  const answers = new Map<string, number>();
+  for (const { ms, answer } of await Promise.all(closed)) {
+    closes.add(ms);
+    answers.set(answer, (answers.get(answer) ?? 0) + 1);
+  }
   clearInterval(dribble);
   clearInterval(ticking);
-  lines.push('### 200 connections at one byte a second (default HTTP_HEADERS_TIMEOUT_MS)', '', `- closed after: ${row(closes)}`, `- /health meanwhile (every 250 ms): ${row(normal)}`, '');
+  const answered = [...answers].map(([answer, n]) => `${n} × ${answer}`).join(', ');
+  lines.push('### 200 connections at one byte a second (default HTTP_HEADERS_TIMEOUT_MS)', '', `- closed after: ${row(closes)}`, `- answered: ${answered} (${sent} bytes sent by then)`, `- /health meanwhile (every 250 ms): ${row(normal)}`, '');
 }
 
 const lines: string[] = [`# Abuse costs — ${new Date().toISOString()}`, '', `Command: \`npm run bench:abuse\`. Body of the attack: ${(body.length / 1e6).toFixed(2)} MB, 60,000 aliases of \`__typename\`.`, ''];

@@ -123,6 +123,10 @@ describe('docker-compose.yml', () => {
       expect(config.graphiql).toBe(false);
       expect(config.jwt.secret).toBe(SECRETS.JWT_SECRET);
       expect(config.introspection).toBe(false);
+      // Behind the balancer every connection comes from its address: without the forwarded
+      // client address, the per-address limits (failed sign-ins, anonymous calls) would be
+      // shared by every client, and 20 forged tokens would lock everyone out.
+      expect(config.trustProxy, name).toBe(true);
       // Metrics on their own port, published nowhere.
       expect(config.metrics).toEqual({ port: 9464, token: null });
       expect(api.ports ?? [], name).toEqual([]);
@@ -207,7 +211,9 @@ describe('docker-compose.yml', () => {
     const backend = `backend ${setting(frontend, 'default_backend')}`;
     const servers = sections.get(backend)!.filter((l) => l.startsWith('server ')).map((l) => l.split(/\s+/)[2]);
     expect(servers.sort()).toEqual(apis.map(([name], i) => `${name}:${apiConfigs[i]!.port}`).sort());
-    expect(setting(backend, 'option')).toBe('httpchk GET /ready');
+    expect(sections.get(backend)).toContain('option httpchk GET /ready');
+    // Appends the client's address to X-Forwarded-For: the last hop, the one TRUST_PROXY reads.
+    expect([...sections.get('defaults')!, ...sections.get(frontend)!, ...sections.get(backend)!]).toContain('option forwardfor');
     expect(`${setting(backend, 'default-server')}`.split(/\s+/)).toContain('check');
     const tunnel = sections.get('defaults')!.find((l) => l.startsWith('timeout tunnel '))!.split(/\s+/)[2]!;
     expect(haproxyMs(tunnel)).toBeGreaterThanOrEqual(24 * 3_600_000);

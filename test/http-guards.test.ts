@@ -4,6 +4,7 @@
 import net from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientAddress } from '../src/http/client-address.ts';
 import { startStack, type Stack } from './helpers/stack.ts';
 
 let stack: Stack;
@@ -96,17 +97,22 @@ describe('WebSocket upgrades: Origin allowlist', () => {
 describe('slow clients', () => {
   it('cuts off 200 connections sending a byte a second, while normal requests are answered', async () => {
     const sockets: net.Socket[] = [];
-    const closed: Array<Promise<number>> = [];
+    const closed: Array<Promise<{ afterMs: number; answer: string }>> = [];
     const opened = Date.now();
     for (let i = 0; i < 200; i++) {
       const s = net.connect(stack.instances[0]!.server.port, '127.0.0.1');
       s.on('error', () => {});
+      let answer = '';
+      s.on('data', (d) => (answer += d));
       sockets.push(s);
-      closed.push(new Promise((resolve) => s.once('close', () => resolve(Date.now() - opened))));
+      closed.push(new Promise((resolve) => s.once('close', () => resolve({ afterMs: Date.now() - opened, answer }))));
     }
+    // A valid request, one byte a second, in order: only a timeout can end it (a byte out of
+    // order would be a parse error, answered 400 at once, whatever the timeouts).
     const header = 'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
+    let sent = 0;
     const dribble = setInterval(() => {
-      const byte = header[Math.floor((Date.now() - opened) / 1000) % header.length]!;
+      const byte = header[sent++ % header.length]!;
       for (const s of sockets) if (!s.destroyed) s.write(byte, () => {});
     }, 1_000);
     try {
@@ -117,8 +123,11 @@ describe('slow clients', () => {
         await new Promise((r) => setTimeout(r, 300));
       }
       const after = await Promise.all(closed);
+      // Cut by the headers timeout: Node answers 408 Request Timeout.
+      expect(new Set(after.map((c) => c.answer.split('\r\n')[0]))).toEqual(new Set(['HTTP/1.1 408 Request Timeout']));
+      expect(sent).toBeLessThan(header.length); // cut off before the header could have ended
       // Headers must be complete within HTTP_HEADERS_TIMEOUT_MS (2 s here; 10 s by default).
-      expect(Math.max(...after)).toBeLessThan(2_000 + 3_000);
+      expect(Math.max(...after.map((c) => c.afterMs))).toBeLessThan(2_000 + 3_000);
     } finally {
       clearInterval(dribble);
       for (const s of sockets) s.destroy();
@@ -163,5 +172,18 @@ describe('request bodies', () => {
     const answer = await postInPieces(huge, 4, 20, { connection: 'close' });
     expect(answer.status).toBe(413);
     expect(answer.json.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('client address for per-address limits', () => {
+  const from = (remoteAddress: string, forwarded?: string | string[]) => ({ socket: { remoteAddress }, headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } }) as never;
+
+  it("is the peer unless TRUST_PROXY; behind the balancer, the hop it appended (earlier hops are the client's claim)", () => {
+    expect(clientAddress(from('10.0.0.9', '203.0.113.7'), false)).toBe('10.0.0.9');
+    expect(clientAddress(from('10.0.0.9', '203.0.113.7'), true)).toBe('203.0.113.7');
+    // A client forging X-Forwarded-For only adds hops before the balancer's own.
+    expect(clientAddress(from('10.0.0.9', '1.2.3.4, 203.0.113.7'), true)).toBe('203.0.113.7');
+    expect(clientAddress(from('10.0.0.9', ['1.2.3.4', '203.0.113.7']), true)).toBe('203.0.113.7');
+    expect(clientAddress(from('10.0.0.9'), true)).toBe('10.0.0.9');
   });
 });
