@@ -1,6 +1,7 @@
 // Operate it, acceptance 4: /metrics in Prometheus format, refused without the token (or only on
 // its own port), and the figures of one ride moving by exactly what the ride did: requested over
-// HTTP, offered, accepted and completed over graphql-ws, one location update rejected.
+// HTTP, offered, declined by one driver, accepted by another and completed over graphql-ws, one
+// location update out of order and one rejected.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetrics, scrape, type Scrape } from '../src/sim/scrape.ts';
 import { connectDriver, REQUEST, UPDATE_LOCATION, type DriverApp } from './helpers/actors.ts';
@@ -58,16 +59,20 @@ describe('one ride, scraped before and after', () => {
   let drivers: DriverApp[];
 
   beforeAll(async () => {
-    const profiles = await registerDrivers(stack.services, [{ id: uniqueId('m') }, { id: uniqueId('m') }]);
+    const profiles = await registerDrivers(stack.services, [{ id: uniqueId('m') }, { id: uniqueId('m') }, { id: uniqueId('m') }]);
     drivers = await Promise.all(profiles.map((p) => connectDriver(stack, stack.wsUrl, p)));
   });
   afterAll(() => Promise.all(drivers.map((d) => d.close())));
 
   it('moves each figure by what the ride did', async () => {
     const before = await scrape(metricsUrl, TOKEN);
-    const [winner, loser] = drivers as [DriverApp, DriverApp];
+    const [winner, loser, decliner] = drivers as [DriverApp, DriverApp, DriverApp];
     await winner.report(offset(pickup.lat, pickup.lng, 0.2));
     await loser.report(offset(pickup.lat, pickup.lng, 0.4));
+    await decliner.report(offset(pickup.lat, pickup.lng, 0.6));
+    // A report older than the last one changes nothing (out of order).
+    const late = await winner.ws.request(UPDATE_LOCATION, { input: { ...offset(pickup.lat, pickup.lng, 0.3), recordedAt: new Date(Date.now() - 3_000).toISOString() } });
+    expect(late.errors).toBeUndefined();
     const invalid = await winner.ws.request(UPDATE_LOCATION, { input: { lat: 91, lng: 2.35, recordedAt: new Date().toISOString() } });
     expect(invalid.errors?.[0]?.extensions?.code).toBe('INVALID_LOCATION');
 
@@ -78,6 +83,7 @@ describe('one ride, scraped before and after', () => {
     const ride = (await http(stack.httpUrl, REQUEST, { input }, riderToken)).data!.requestRide;
     expect(ride).toMatchObject({ status: 'SEARCHING', round: 1 });
     await Promise.all(drivers.map((d) => d.nextEvent('RideOffer')));
+    expect(await decliner.decline(ride.id)).toMatchObject({ __typename: 'OfferDeclined' });
     expect(await winner.accept(ride.id)).toMatchObject({ __typename: 'RideAssignment' });
     expect((await loser.nextEvent('RideOfferRevoked')).reason).toBe('TAKEN');
     for (const step of ['arrivedAtPickup', 'startTrip']) {
@@ -99,29 +105,31 @@ describe('one ride, scraped before and after', () => {
     expect(moved('ridematch_rides_total', { outcome: 'completed' })).toBe(1);
     expect(moved('ridematch_rides_total', { outcome: 'no_drivers_available' })).toBe(1);
     expect(moved('ridematch_rides_total', { outcome: 'cancelled_by_rider' })).toBe(0);
-    expect(moved('ridematch_offers_sent_total')).toBe(2);
+    expect(moved('ridematch_offers_sent_total')).toBe(3);
     expect(moved('ridematch_offers_total', { outcome: 'accepted' })).toBe(1);
     expect(moved('ridematch_offers_total', { outcome: 'revoked' })).toBe(1);
-    expect(moved('ridematch_offers_total', { outcome: 'declined' })).toBe(0);
+    expect(moved('ridematch_offers_total', { outcome: 'declined' })).toBe(1);
+    expect(moved('ridematch_offers_total', { outcome: 'expired' })).toBe(0);
     expect(moved('ridematch_time_to_first_offer_seconds_count')).toBe(1);
     expect(moved('ridematch_time_to_assignment_seconds_count')).toBe(1);
     expect(moved('ridematch_accept_duration_seconds_count', { result: 'assigned' })).toBe(1);
-    expect(moved('ridematch_location_updates_total', { outcome: 'accepted' })).toBe(2);
+    expect(moved('ridematch_location_updates_total', { outcome: 'accepted' })).toBe(3);
+    expect(moved('ridematch_location_updates_total', { outcome: 'out_of_order' })).toBe(1);
     expect(moved('ridematch_location_updates_total', { outcome: 'invalid' })).toBe(1);
-    expect(moved('ridematch_location_ack_duration_seconds_count')).toBe(3);
+    expect(moved('ridematch_location_ack_duration_seconds_count')).toBe(5);
     expect(moved('ridematch_rate_limited_total')).toBe(0);
     expect(moved('ridematch_bus_publish_failures_total')).toBe(0);
     // Per operation, labelled by root field on both transports.
     expect(moved('graphql_envelop_request_duration_count', { operationType: 'mutation', rootField: 'requestRide' })).toBe(2);
-    expect(moved('graphql_envelop_request_duration_count', { operationType: 'mutation', rootField: 'updateDriverLocation' })).toBe(3);
+    expect(moved('graphql_envelop_request_duration_count', { operationType: 'mutation', rootField: 'updateDriverLocation' })).toBe(5);
     expect(moved('graphql_envelop_request_duration_count', { operationType: 'mutation', rootField: 'acceptRide' })).toBe(1);
     expect(moved('graphql_envelop_error_result', { rootField: 'updateDriverLocation', phase: 'execute', code: 'INVALID_LOCATION' })).toBe(1);
     // The time to first offer is the request's own: shorter than the whole HTTP call cannot be checked, but it is there.
     expect(after.value('ridematch_time_to_first_offer_seconds_sum')).toBeGreaterThan(before.value('ridematch_time_to_first_offer_seconds_sum'));
 
-    // Gauges: the two drivers' sockets and offers feeds, every shard up, nobody waiting for Postgres.
-    expect(after.value('ridematch_open_sockets')).toBe(2);
-    expect(after.value('ridematch_open_subscriptions')).toBe(2);
+    // Gauges: the three drivers' sockets and offers feeds, every shard up, nobody waiting for Postgres.
+    expect(after.value('ridematch_open_sockets')).toBe(3);
+    expect(after.value('ridematch_open_subscriptions')).toBe(3);
     for (const shard of ['s1', 's2', 's3']) expect(after.value('ridematch_shard_up', { shard })).toBe(1);
     expect(after.value('ridematch_pg_pool_waiting')).toBe(0);
   });

@@ -42,6 +42,9 @@ describe('the event bus never blocks a caller, and subscriptions catch up after 
     const drivers = await Promise.all(profiles.map((p) => connectDriver(stack, stack.wsUrl, p)));
     await Promise.all(drivers.map((d, i) => d.report(offset(pickup.lat, pickup.lng, 0.1 * (i + 1)))));
     const token = await riderToken(stack);
+    // The instance serving stack.httpUrl counts what it dropped (ridematch_bus_publish_failures_total).
+    const busFailures = async () => (await stack.services.metrics.registry.getSingleMetric('ridematch_bus_publish_failures_total')!.get()).values.reduce((n, v) => n + v.value, 0);
+    const failuresBefore = await busFailures();
     stack.bus.pause();
     try {
       const requested = await timed(http(stack.httpUrl, REQUEST, input(pickup), token));
@@ -54,6 +57,7 @@ describe('the event bus never blocks a caller, and subscriptions catch up after 
       const accepted = await timed(drivers[0]!.accept(rideId));
       expect(accepted.value.__typename).toBe('RideAssignment');
       expect(accepted.ms).toBeLessThan(2_000);
+      expect(await busFailures()).toBeGreaterThan(failuresBefore);
     } finally {
       stack.bus.resume();
     }
