@@ -1,8 +1,11 @@
 // (d) Contention: rides whose offered drivers all accept at the same moment. Double assignments
-// must be 0 (checked in the answers and in Postgres); claim latency is the accept round trip.
+// must be 0 (checked in the answers and in Postgres); claim latency is the accept round trip, a
+// failed accept (an error, not a TAKEN answer) ranking +infinity. Rides whose offer did not reach
+// all their drivers are counted, so a short contention is visible.
 import type { Db } from '../src/db/client.ts';
 import type { RidematchClient } from '../src/sdk/node.ts';
-import { Samples } from '../src/sim/stats.ts';
+import { Latency, type LatencySummary } from './lib/latency.ts';
+import { watchPhase, type PhaseConditions } from './lib/phase-monitor.ts';
 import { clientFor, registerFleet } from './lib/fleet.ts';
 
 export interface ContentionResult {
@@ -11,7 +14,14 @@ export interface ContentionResult {
   accepts: number;
   winners: number;
   doubleAssignments: number;
-  claimMs: { p50: number; p95: number; p99: number };
+  /** Accepts that failed (an error rather than an assignment or TAKEN). */
+  failedAccepts: number;
+  /** Rides whose offer reached fewer than driversPerRide drivers within 10 s (fewer accepts raced). */
+  ridesShort: number;
+  /** Rides with no winner. */
+  ridesWithoutWinner: number;
+  claimMs: LatencySummary;
+  conditions: PhaseConditions;
 }
 
 export async function benchContention(opts: { db: Db; url: string; rides: number; perRide: number }): Promise<ContentionResult> {
@@ -47,17 +57,21 @@ export async function benchContention(opts: { db: Db; url: string; rides: number
   const deadline = Date.now() + 10_000;
   while (rides.some((r) => (offered.get(r.id)?.size ?? 0) < opts.perRide) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 
-  const latency = new Samples();
+  const ridesShort = rides.filter((r) => (offered.get(r.id)?.size ?? 0) < opts.perRide).length;
+  const latency = new Latency();
+  const watch = await watchPhase({ serverUrl: opts.url, db: opts.db });
   const answers = await Promise.all(
     rides.flatMap((ride) =>
       [...(offered.get(ride.id) ?? [])].map(async (i) => {
         const t0 = performance.now();
-        const answer = await (clients[i] as RidematchClient).acceptRide(ride.id);
-        latency.add(performance.now() - t0);
-        return { rideId: ride.id, kind: answer.__typename };
+        const answer = await (clients[i] as RidematchClient).acceptRide(ride.id).catch(() => null);
+        if (answer) latency.add(performance.now() - t0);
+        else latency.fail();
+        return { rideId: ride.id, kind: answer?.__typename ?? 'failed' };
       }),
     ),
   );
+  const conditions = await watch.stop();
   const winnersPerRide = new Map<string, number>();
   for (const a of answers) if (a.kind === 'RideAssignment') winnersPerRide.set(a.rideId, (winnersPerRide.get(a.rideId) ?? 0) + 1);
   const rows = await opts.db.rideOffer.groupBy({ by: ['rideId'], where: { rideId: { in: rides.map((r) => r.id) }, status: 'ACCEPTED' }, _count: true });
@@ -70,6 +84,10 @@ export async function benchContention(opts: { db: Db; url: string; rides: number
     accepts: answers.length,
     winners: [...winnersPerRide.values()].reduce((a, b) => a + b, 0),
     doubleAssignments: doubleInDb + doubleInAnswers,
-    claimMs: { p50: latency.percentile(50), p95: latency.percentile(95), p99: latency.percentile(99) },
+    failedAccepts: answers.filter((a) => a.kind === 'failed').length,
+    ridesShort,
+    ridesWithoutWinner: rides.filter((r) => !winnersPerRide.has(r.id)).length,
+    claimMs: latency.summary(),
+    conditions,
   };
 }

@@ -1,16 +1,37 @@
 // (e) Memory per idle driver connection: server RSS before and after N drivers connected with
-// their offers feed open (what a driver app holds all day), divided by N.
+// their offers feed open (what a driver app holds all day), divided by N; on several fresh
+// servers, since one reading spreads far more than RSS noise would suggest: the median, and the
+// spread (max - min) that says whether the median means anything.
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { topics } from '../src/pubsub.ts';
 import type { RidematchClient } from '../src/sdk/node.ts';
 import { clientFor } from './lib/fleet.ts';
 
-export interface MemoryResult {
+export interface MemoryServerResult {
   connections: number;
+  /** Offers feeds the bus held at the end (should equal connections + the warm-up ones). */
+  feedsOpen: number;
   rssBeforeMiB: number;
   rssAfterMiB: number;
   kibPerConnection: number;
+}
+
+export interface MemoryResult {
+  servers: MemoryServerResult[];
+  connectionsPerServer: number;
+  kibPerConnection: number;
+  spreadKiB: number;
+}
+
+export function summariseMemory(servers: MemoryServerResult[]): MemoryResult {
+  const values = servers.map((s) => s.kibPerConnection).sort((a, b) => a - b);
+  return {
+    servers,
+    connectionsPerServer: servers[0]?.connections ?? 0,
+    kibPerConnection: values[Math.floor(values.length / 2)]!,
+    spreadKiB: values.at(-1)! - values[0]!,
+  };
 }
 
 function rssBytes(pid: number): number {
@@ -30,7 +51,7 @@ async function settledRss(pid: number): Promise<number> {
 }
 
 /** Connects drivers with their offers feed open and waits until the bus has all their feeds. */
-async function connectIdle(opts: { url: string; bus: Redis }, driverIds: string[], alreadyOpen: number): Promise<RidematchClient[]> {
+async function connectIdle(opts: { url: string; bus: Redis }, driverIds: string[], alreadyOpen: number): Promise<{ clients: RidematchClient[]; feeds: number }> {
   const clients: RidematchClient[] = [];
   for (let i = 0; i < driverIds.length; i += 200) {
     const batch = await Promise.all(driverIds.slice(i, i + 200).map((id) => clientFor(opts.url, 'driver', id)));
@@ -39,25 +60,28 @@ async function connectIdle(opts: { url: string; bus: Redis }, driverIds: string[
     await new Promise((r) => setTimeout(r, 100));
   }
   const deadline = Date.now() + 30_000;
+  let feeds = 0;
   for (;;) {
-    const channels = (await opts.bus.pubsub('CHANNELS', `${topics.driverOffers('')}*`)) as string[];
-    if (channels.length >= alreadyOpen + driverIds.length || Date.now() > deadline) break;
+    feeds = ((await opts.bus.pubsub('CHANNELS', `${topics.driverOffers('')}*`)) as string[]).length;
+    if (feeds >= alreadyOpen + driverIds.length || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
-  return clients;
+  return { clients, feeds };
 }
 
 const WARM_UP_CONNECTIONS = 20;
 
-export async function benchMemory(opts: { url: string; pid: number; bus: Redis; driverIds: string[] }): Promise<MemoryResult> {
+/** One fresh server: `driverIds` minus the warm-up ones are measured. */
+export async function benchMemory(opts: { url: string; pid: number; bus: Redis; driverIds: string[] }): Promise<MemoryServerResult> {
   // A few connections first, so one-time costs (code compiled on first use, caches) stay out.
   const warm = await connectIdle(opts, opts.driverIds.slice(0, WARM_UP_CONNECTIONS), 0);
   const before = await settledRss(opts.pid);
-  const clients = await connectIdle(opts, opts.driverIds.slice(WARM_UP_CONNECTIONS), WARM_UP_CONNECTIONS);
+  const { clients, feeds } = await connectIdle(opts, opts.driverIds.slice(WARM_UP_CONNECTIONS), WARM_UP_CONNECTIONS);
   const after = await settledRss(opts.pid);
-  await Promise.all([...warm, ...clients].map((c) => c.close()));
+  await Promise.all([...warm.clients, ...clients].map((c) => c.close()));
   return {
     connections: clients.length,
+    feedsOpen: feeds,
     rssBeforeMiB: before / 2 ** 20,
     rssAfterMiB: after / 2 ** 20,
     kibPerConnection: (after - before) / 1024 / clients.length,

@@ -1,6 +1,7 @@
 // npm run bench — one command, one run: starts the server (exactly `npm start`, with its local
-// shards) against a fresh benchmark database, measures (a)–(e) side by side, profiles where the
-// server's time goes, and writes bench/results/<date>.md and .json. Never asserts timings.
+// shards) against a fresh benchmark database, measures (a)–(g) side by side, profiles where the
+// server's time goes, and writes bench/results/<date>.md, .json and .svg. Never asserts timings.
+// BENCH_PHASES=ingest,match,… runs only those phases (trial runs; the report shows what ran).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,9 +17,11 @@ import { benchContention } from './contention.ts';
 import { benchCosts } from './costs.ts';
 import { benchIngest, loadOurs } from './ingest.ts';
 import { monotonicMicros, summariseProfile } from './lib/cpu-profile.ts';
-import { boxAround, JWT_SECRET, METRICS_TOKEN } from './lib/fleet.ts';
+import { boxAround, JWT_SECRET, METRICS_TOKEN, registerFleet } from './lib/fleet.ts';
 import { MatchBench } from './match.ts';
-import { benchMemory } from './memory.ts';
+import { benchMemory, summariseMemory, type MemoryServerResult } from './memory.ts';
+import { benchStorm } from './storm.ts';
+import { latencyChart } from './lib/svg-chart.ts';
 import { renderReport, type BenchReport } from './report.ts';
 import { benchSearch } from './search.ts';
 
@@ -26,8 +29,8 @@ const env = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const SETTINGS = {
   ingestSockets: env('BENCH_INGEST_SOCKETS', 200),
   ingestSeconds: env('BENCH_INGEST_SECONDS', 5),
-  ingestRounds: env('BENCH_INGEST_ROUNDS', 3),
-  densities: [env('BENCH_FLEET_SMALL', 10_000), env('BENCH_FLEET_LARGE', 50_000)],
+  ingestRounds: env('BENCH_INGEST_ROUNDS', 5),
+  densities: (process.env.BENCH_DENSITIES ?? '1000,10000,50000').split(',').map(Number),
   rideRate: env('BENCH_RIDE_RATE', 20),
   rideSeconds: env('BENCH_RIDE_SECONDS', 10),
   searches: env('BENCH_SEARCHES', 1_000),
@@ -35,8 +38,16 @@ const SETTINGS = {
   contentionRides: env('BENCH_CONTENTION_RIDES', 100),
   contentionPerRide: 5,
   idleConnections: env('BENCH_IDLE_CONNECTIONS', 5_000),
+  memoryServers: env('BENCH_MEMORY_SERVERS', 3),
+  stormDrivers: env('BENCH_STORM_DRIVERS', 10_000),
+  stormConcurrency: env('BENCH_STORM_CONCURRENCY', 1_000),
   driverTtlMs: 60_000,
 };
+const ALL_PHASES = ['ingest', 'match', 'search', 'costs', 'contention', 'storm', 'memory', 'profiles'] as const;
+type Phase = (typeof ALL_PHASES)[number];
+const PHASES = new Set<Phase>((process.env.BENCH_PHASES?.split(',') as Phase[] | undefined) ?? ALL_PHASES);
+for (const p of PHASES) if (!ALL_PHASES.includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p} (${ALL_PHASES.join(', ')})`);
+const needsMatch = PHASES.has('match') || PHASES.has('search') || PHASES.has('costs');
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/ridematch_bench';
 const CITY = boxAround(12.9716, 77.5946, 30); // 900 km²: 50k drivers ≈ 55 per km²
 const started = Date.now();
@@ -112,7 +123,8 @@ async function profiled<T>(name: string, prepare: (server: ChildServer) => Promi
   return summary;
 }
 
-log(`settings ${JSON.stringify(SETTINGS)}`);
+log(`settings ${JSON.stringify(SETTINGS)}; phases ${[...PHASES].join(',')}`);
+const loadAverageAtStart = os.loadavg()[0]!;
 await freshDatabase();
 const { db } = createDb(DATABASE_URL);
 const server = await startChildServer(serverEnv());
@@ -121,101 +133,139 @@ const router = routerFor(shards);
 await router.start();
 log(`server up on ${server.url} with shards ${shards.map((s) => s.url).join(' ')}`);
 
-// The same server as two worker processes on one port (WORKERS=2), for (a) only.
-const twoWorkers = await startChildServer({ ...serverEnv(), WORKERS: '2' });
-const twoWorkersShards = twoWorkers.shards.map((s) => new Redis(s.url));
-log(`second server (WORKERS=2) up on ${twoWorkers.url}`);
-
-log('(a) ingest: one worker, two workers and raw, alternating');
-const ingest = await benchIngest({
-  db,
-  oneWorker: { url: server.url, pid: server.child.pid!, shards: router.shards.map((s) => s.server) },
-  twoWorkers: { url: twoWorkers.url, pid: twoWorkers.child.pid!, shards: twoWorkersShards },
-  shards,
-  sockets: SETTINGS.ingestSockets,
-  seconds: SETTINGS.ingestSeconds,
-  rounds: SETTINGS.ingestRounds,
-});
-log(`(a) ours ${ingest.ours.updatesPerSecond.toFixed(0)}/s, two workers ${ingest.twoWorkers.updatesPerSecond.toFixed(0)}/s, raw ${ingest.raw.updatesPerSecond.toFixed(0)}/s`);
-for (const r of twoWorkersShards) r.disconnect();
-await twoWorkers.stop();
-
-log('(b) matching latency');
-const match = new MatchBench({ db, url: server.url, router, box: CITY, driverTtlMs: SETTINGS.driverTtlMs, maxFleet: Math.max(...SETTINGS.densities) });
-await match.setUp();
-const levels = [];
-for (const online of SETTINGS.densities) {
-  levels.push(await match.run(online, SETTINGS.rideRate, SETTINGS.rideSeconds));
-  const level = levels.at(-1)!;
-  log(`(b) ${online} online: first offer p50 ${level.firstOfferMs.p50.toFixed(1)} ms; pool waits ${level.poolWait.waits} (max ${level.poolWait.maxMs.toFixed(1)} ms)`);
+let ingest: BenchReport['ingest'];
+if (PHASES.has('ingest')) {
+  // The same server as two worker processes on one port (WORKERS=2), for (a) only.
+  const twoWorkers = await startChildServer({ ...serverEnv(), WORKERS: '2' });
+  const twoWorkersShards = twoWorkers.shards.map((s) => new Redis(s.url));
+  log(`second server (WORKERS=2) up on ${twoWorkers.url}`);
+  log('(a) ingest: one worker, two workers and raw, alternating');
+  ingest = await benchIngest({
+    db,
+    oneWorker: { url: server.url, pid: server.child.pid!, shards: router.shards.map((s) => s.server) },
+    twoWorkers: { url: twoWorkers.url, pid: twoWorkers.child.pid!, shards: twoWorkersShards },
+    shards,
+    sockets: SETTINGS.ingestSockets,
+    seconds: SETTINGS.ingestSeconds,
+    rounds: SETTINGS.ingestRounds,
+  });
+  log(`(a) ratios ${ingest.rounds.map((r) => r.ratio.toFixed(2)).join(' ')}; ours ${ingest.ours.updatesPerSecond.toFixed(0)}/s, two workers ${ingest.twoWorkers.updatesPerSecond.toFixed(0)}/s, raw ${ingest.raw.updatesPerSecond.toFixed(0)}/s`);
+  for (const r of twoWorkersShards) r.disconnect();
+  await twoWorkers.stop();
 }
 
-log('(c) search cost against the original design');
-const search = await benchSearch({
-  db,
-  router,
-  box: CITY,
-  driverTtlMs: SETTINGS.driverTtlMs,
-  fleet: match.fleetDrivers(Math.max(...SETTINGS.densities)),
-  positions: match.positions,
-  searches: SETTINGS.searches,
-  originalSearches: SETTINGS.originalSearches,
-});
+let levels: BenchReport['match'];
+let search: BenchReport['search'];
+let costs: BenchReport['costs'];
+const maxFleet = Math.max(...SETTINGS.densities, SETTINGS.idleConnections + 20);
+const match = new MatchBench({ db, url: server.url, router, box: CITY, driverTtlMs: SETTINGS.driverTtlMs, maxFleet });
+if (needsMatch) {
+  log('(b) matching latency, whole flow');
+  await match.setUp();
+  levels = [];
+  for (const online of PHASES.has('match') ? SETTINGS.densities : [Math.max(...SETTINGS.densities)]) {
+    const level = await match.run(online, SETTINGS.rideRate, SETTINGS.rideSeconds);
+    levels.push(level);
+    const c = level.conditions;
+    log(`(b) ${online} online: first offer p50 ${level.firstOfferMs.p50} p99 ${level.firstOfferMs.p99} (${level.firstOfferMs.failures} failed); assigned p99 ${level.assignedMs.p99}; estimate p99 ${level.estimateMs.p99}; server lag p99 ${c.server?.lagP99Ms.toFixed(1)} ms, gc ${c.server?.gcTotalMs.toFixed(0)} ms; generator lag p99 ${c.generator.lagP99Ms.toFixed(1)} ms; load ${c.loadAverage.end.toFixed(1)}`);
+  }
+  if (!PHASES.has('match')) levels = undefined;
 
-log('(f) cost per operation on each tier');
-const costs = await benchCosts({
-  db,
-  databaseUrl: DATABASE_URL,
-  url: server.url,
-  serverPid: server.child.pid!,
-  shards: router.shards.map((s) => s.server),
-  box: CITY,
-  onlineDrivers: Math.max(...SETTINGS.densities),
-});
-log(`(f) requestRide: API ${costs.request.apiCpuUs.toFixed(0)} µs CPU, accept: API ${costs.accept.apiCpuUs.toFixed(0)} µs CPU`);
-await match.tearDown();
+  if (PHASES.has('search')) {
+    log('(c) search cost against the original design');
+    search = await benchSearch({
+      db,
+      router,
+      box: CITY,
+      driverTtlMs: SETTINGS.driverTtlMs,
+      fleet: match.fleetDrivers(Math.max(...SETTINGS.densities)),
+      positions: match.positions,
+      searches: SETTINGS.searches,
+      originalSearches: SETTINGS.originalSearches,
+    });
+  }
 
-log('(d) contention');
-const contention = await benchContention({ db, url: server.url, rides: SETTINGS.contentionRides, perRide: SETTINGS.contentionPerRide });
+  if (PHASES.has('costs')) {
+    log('(f) cost per operation on each tier');
+    costs = await benchCosts({
+      db,
+      databaseUrl: DATABASE_URL,
+      url: server.url,
+      serverPid: server.child.pid!,
+      shards: router.shards.map((s) => s.server),
+      box: CITY,
+      onlineDrivers: Math.max(...SETTINGS.densities),
+    });
+    log(`(f) requestRide: API ${costs.request.apiCpuUs.toFixed(0)} µs CPU, accept: API ${costs.accept.apiCpuUs.toFixed(0)} µs CPU`);
+  }
+  await match.tearDown();
+}
+
+let contention: BenchReport['contention'];
+if (PHASES.has('contention')) {
+  log('(d) contention');
+  contention = await benchContention({ db, url: server.url, rides: SETTINGS.contentionRides, perRide: SETTINGS.contentionPerRide });
+  log(`(d) claim p99 ${contention.claimMs.p99} ms, ${contention.failedAccepts} failed, ${contention.doubleAssignments} double`);
+}
 
 await router.stop();
 await server.stop();
 
-// A fresh server: after the other phases the allocator would reuse memory they freed, and the RSS
-// delta would flatter us.
-log('(e) memory per idle connection, on a fresh server');
-const memoryServer = await startChildServer(serverEnv(), ['--expose-gc']);
-const bus = new Redis(memoryServer.shards[0]!.url); // npm start's default event bus is the first shard
-const memory = await benchMemory({
-  url: memoryServer.url,
-  pid: memoryServer.child.pid!,
-  bus,
-  driverIds: match.fleetDrivers(SETTINGS.idleConnections).map((d) => d.id),
-});
-bus.disconnect();
-await memoryServer.stop();
+let storm: BenchReport['storm'];
+if (PHASES.has('storm')) {
+  // A fresh server: its shards hold only the storm's drivers, so the index count is theirs.
+  log(`(g) reconnect storm: ${SETTINGS.stormDrivers} drivers, on a fresh server`);
+  const stormServer = await startChildServer(serverEnv());
+  const stormShards = stormServer.shards.map((s) => new Redis(s.url));
+  storm = await benchStorm({ db, url: stormServer.url, shards: stormShards, bus: stormShards[0]!, box: CITY, drivers: SETTINGS.stormDrivers, concurrency: SETTINGS.stormConcurrency });
+  for (const r of stormShards) r.disconnect();
+  await stormServer.stop();
+  log(`(g) all searchable at ${storm.allSearchableSeconds} s, ${storm.connectionsPerSecond.toFixed(0)} connections/s; generator CPU ${storm.conditions.generator.cpuPercent.toFixed(0)}%, server CPU ${storm.conditions.server?.cpuPercent.toFixed(0)}%`);
+}
 
-log('profiles: ingest and matching, each on its own profiled server');
-const ingestProfile = await profiled(
-  'ingest',
-  async (s) => s.url,
-  (url) => loadOurs(url, Array.from({ length: SETTINGS.ingestSockets }, (_, i) => ({ id: `ingest-${i}` })), 1_000, SETTINGS.ingestSeconds),
-);
-const matchProfile = await profiled(
-  'match',
-  async (s) => {
-    const profRouter = routerFor(s.shards);
-    await profRouter.start();
-    const bench = new MatchBench({ db, url: s.url, router: profRouter, box: CITY, driverTtlMs: SETTINGS.driverTtlMs, maxFleet: SETTINGS.densities[0]! });
-    await bench.setUp();
-    return { bench, profRouter };
-  },
-  async ({ bench, profRouter }) => {
-    await bench.run(SETTINGS.densities[0]!, SETTINGS.rideRate, SETTINGS.rideSeconds / 2);
-    await bench.tearDown();
-    await profRouter.stop();
-  },
-);
+let memory: BenchReport['memory'];
+if (PHASES.has('memory')) {
+  // Fresh servers: after the other phases the allocator would reuse memory they freed, and the
+  // RSS delta would flatter us. Several, because one reading spreads by several KiB.
+  const memoryFleet = await registerFleet(db, 'fleet', SETTINGS.idleConnections + 20);
+  const perServer: MemoryServerResult[] = [];
+  for (let k = 0; k < SETTINGS.memoryServers; k++) {
+    log(`(e) memory per idle connection, fresh server ${k + 1} of ${SETTINGS.memoryServers}`);
+    const memoryServer = await startChildServer(serverEnv(), ['--expose-gc']);
+    const bus = new Redis(memoryServer.shards[0]!.url); // npm start's default event bus is the first shard
+    perServer.push(await benchMemory({ url: memoryServer.url, pid: memoryServer.child.pid!, bus, driverIds: memoryFleet.map((d) => d.id) }));
+    bus.disconnect();
+    await memoryServer.stop();
+    log(`(e) ${perServer.at(-1)!.kibPerConnection.toFixed(1)} KiB per connection`);
+  }
+  memory = summariseMemory(perServer);
+}
+
+let profiles: BenchReport['profiles'];
+if (PHASES.has('profiles')) {
+  log('profiles: ingest and matching, each on its own profiled server');
+  const ingestProfile = await profiled(
+    'ingest',
+    async (s) => s.url,
+    (url) => loadOurs(url, Array.from({ length: SETTINGS.ingestSockets }, (_, i) => ({ id: `ingest-${i}` })), 1_000, SETTINGS.ingestSeconds),
+  );
+  const matchProfile = await profiled(
+    'match',
+    async (s) => {
+      const profRouter = routerFor(s.shards);
+      await profRouter.start();
+      const bench = new MatchBench({ db, url: s.url, router: profRouter, box: CITY, driverTtlMs: SETTINGS.driverTtlMs, maxFleet: SETTINGS.densities[0]! });
+      await bench.setUp();
+      return { bench, profRouter };
+    },
+    async ({ bench, profRouter }) => {
+      await bench.run(SETTINGS.densities[0]!, SETTINGS.rideRate, SETTINGS.rideSeconds / 2);
+      await bench.tearDown();
+      await profRouter.stop();
+    },
+  );
+  profiles = { ingest: ingestProfile, match: matchProfile };
+}
 await db.$disconnect();
 
 const report: BenchReport = {
@@ -228,25 +278,29 @@ const report: BenchReport = {
     redis: version('redis-server', ['--version']),
     postgres: version('psql', ['--version']),
     shards: shards.length,
-    note: `server, load generator, 3 redis-server shards and PostgreSQL share this machine (load average ${os.loadavg()[0]!.toFixed(1)} at the end: other sessions ran too)`,
+    loadAverageStart: Number(loadAverageAtStart.toFixed(2)),
+    loadAverageEnd: Number(os.loadavg()[0]!.toFixed(2)),
+    note: `server, load generator, 3 redis-server shards and PostgreSQL share this machine with whatever else runs on it (1-minute load average ${loadAverageAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end; each phase's own is in its conditions)`,
   },
-  settings: SETTINGS,
+  settings: { ...SETTINGS, phases: [...PHASES] },
   ingest,
   match: levels,
   search,
   contention,
   memory,
+  storm,
   costs,
-  profiles: { ingest: ingestProfile, match: matchProfile },
+  profiles,
 };
-const { markdown, table } = renderReport(report);
 // BENCH_RESULTS_DIR: somewhere else for a trial run with reduced settings (bench/results keeps full runs).
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.resolve(import.meta.dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
 const stamp = report.date.slice(0, 16).replace(':', '');
+const { markdown, table } = renderReport(report, `${stamp}.svg`);
 const base = path.join(resultsDir, stamp);
 writeFileSync(`${base}.md`, markdown);
+if (report.match) writeFileSync(`${base}.svg`, latencyChart(report.match));
 writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\n${table}\n`);
-log(`report written to ${base}.md and .json`);
+log(`report written to ${base}.md, .json${report.match ? ' and .svg' : ''}`);
 process.exit(0);
