@@ -143,29 +143,147 @@ describe('rides', () => {
   });
 });
 
+describe('rides by driver', () => {
+  it("filters by driverId: only that driver's rides, newest first, with the other filters and a cursor", async () => {
+    const riderId = uniqueId('rd');
+    await registerRider(stack.services, riderId);
+    const [a, b] = await registerDrivers(stack.services, [{ id: uniqueId('rda') }, { id: uniqueId('rdb') }]);
+    const base = Date.now() - 7_200_000;
+    const plan: Array<[string | null, 'COMPLETED' | 'CANCELLED']> = [
+      [a!.id, 'COMPLETED'],
+      [b!.id, 'COMPLETED'],
+      [a!.id, 'CANCELLED'],
+      [null, 'CANCELLED'], // never assigned
+      [a!.id, 'COMPLETED'],
+    ];
+    const made: string[] = [];
+    for (const [i, [driverId, status]] of plan.entries()) {
+      const id = randomUUID();
+      made.push(id);
+      await stack.services.db.ride.create({
+        data: { id, riderId, driverId, pickupLat: 1, pickupLng: 1, dropoffLat: 1, dropoffLng: 2, carType: 'ECONOMY', paymentMethod: 'CARD', status, requestedAt: new Date(base + i * 60_000), nextCheckAt: null },
+      });
+    }
+    const q = `query($first: Int, $after: String, $filter: RideFilter) { rides(first: $first, after: $after, filter: $filter) { edges { node { id status driver { id } } } pageInfo { hasNextPage endCursor } } }`;
+    const ids = async (filter: Record<string, unknown>, first = 10) => {
+      const res: any = await gql(q, { first, filter });
+      expect(res.errors).toBeUndefined();
+      return res.data.rides.edges.map((e: any) => e.node.id);
+    };
+    expect(await ids({ driverId: a!.id })).toEqual([made[4], made[2], made[0]]);
+    expect(await ids({ driverId: b!.id })).toEqual([made[1]]);
+    expect(await ids({ driverId: a!.id, status: 'COMPLETED' })).toEqual([made[4], made[0]]);
+    expect(await ids({ driverId: a!.id, riderId, from: new Date(base + 60_000).toISOString() })).toEqual([made[4], made[2]]);
+    expect(await ids({ driverId: uniqueId('nobody') })).toEqual([]);
+    // Every node is that driver's; paging by two goes through all three.
+    const first: any = await gql(q, { first: 2, filter: { driverId: a!.id } });
+    expect(first.data.rides.edges.map((e: any) => e.node.driver.id)).toEqual([a!.id, a!.id]);
+    expect(first.data.rides.pageInfo.hasNextPage).toBe(true);
+    const rest: any = await gql(q, { first: 2, after: first.data.rides.pageInfo.endCursor, filter: { driverId: a!.id } });
+    expect(rest.data.rides.edges.map((e: any) => e.node.id)).toEqual([made[0]]);
+    expect(rest.data.rides.pageInfo.hasNextPage).toBe(false);
+    expect((await gql(q, { first: 10, filter: { driverId: a!.id } }, await stack.token('driver', a!.id))).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
 describe('audit log', () => {
   it('records who changed what, when, before and after, for every admin mutation; admins read it', async () => {
     const who = await stack.token('admin', 'auditor-1');
+    const q = `query($t: String) { auditLog(first: 10, target: $t) { edges { node { adminId action target before after at } } } }`;
+    const log = async (target: string) => {
+      const res = await gql(q, { t: target });
+      expect(res.errors).toBeUndefined();
+      return res.data!.auditLog.edges.map((e: any) => e.node);
+    };
+    const started = Date.now();
+    const byAuditor = (entries: any[]) => {
+      for (const e of entries) {
+        expect(e.adminId).toBe('auditor-1');
+        expect(new Date(e.at).getTime()).toBeGreaterThanOrEqual(started - 1_000);
+      }
+    };
+
+    // upsertDriver (create, then change), suspendDriver, reinstateDriver: one driver's entries.
     const driverId = uniqueId('aud');
     const input = { id: driverId, name: 'Old name', carType: 'ECONOMY', paymentPreference: 'ANY', rating: 4.5, vehicle: 'Car' };
     const upsert = 'mutation($input: UpsertDriverInput!) { upsertDriver(input: $input) { id name } }';
-    await gql(upsert, { input }, who);
-    await gql(upsert, { input: { ...input, name: 'New name' } }, who);
-    await gql(`mutation { suspendDriver(driverId: "${driverId}", reason: "check") { id } }`, {}, who);
-    await gql('mutation { setTariff(carType: XL, input: { currency: "INR", baseFare: 7000, perKm: 2000, perMinute: 250, minimumFare: 10000 }) { carType } }', {}, who);
-    const q = `query($t: String) { auditLog(first: 10, target: $t) { edges { node { adminId action target before after at } } } }`;
-    const entries = (await gql(q, { t: `driver:${driverId}` })).data!.auditLog.edges.map((e: any) => e.node);
-    expect(entries.map((e: any) => e.action)).toEqual(['suspendDriver', 'upsertDriver', 'upsertDriver']);
-    expect(entries.every((e: any) => e.adminId === 'auditor-1')).toBe(true);
-    expect(entries[2].before).toBeNull();
-    expect(entries[1].before.name).toBe('Old name');
-    expect(entries[1].after.name).toBe('New name');
-    expect(entries[0].after.suspendReason).toBe('check');
-    const tariff = (await gql(q, { t: 'tariff:XL' })).data!.auditLog.edges[0].node;
-    expect(tariff).toMatchObject({ action: 'setTariff', before: { baseFare: 7000 }, after: { baseFare: 7000 } });
+    expect((await gql(upsert, { input }, who)).errors).toBeUndefined();
+    expect((await gql(upsert, { input: { ...input, name: 'New name' } }, who)).errors).toBeUndefined();
+    expect((await gql(`mutation { suspendDriver(driverId: "${driverId}", reason: "check") { id } }`, {}, who)).errors).toBeUndefined();
+    expect((await gql(`mutation { reinstateDriver(driverId: "${driverId}") { id } }`, {}, who)).errors).toBeUndefined();
+    const driverEntries = await log(`driver:${driverId}`);
+    expect(driverEntries.map((e: any) => e.action)).toEqual(['reinstateDriver', 'suspendDriver', 'upsertDriver', 'upsertDriver']);
+    byAuditor(driverEntries);
+    expect(driverEntries.every((e: any) => e.target === `driver:${driverId}`)).toBe(true);
+    const [reinstated, suspended, renamed, created] = driverEntries;
+    expect(created.before).toBeNull();
+    expect(created.after).toMatchObject({ id: driverId, name: 'Old name' });
+    expect(renamed.before).toMatchObject({ name: 'Old name' });
+    expect(renamed.after).toMatchObject({ name: 'New name' });
+    expect(suspended.before).toMatchObject({ name: 'New name', suspendReason: null });
+    expect(suspended.after).toMatchObject({ suspendReason: 'check' });
+    expect(reinstated.before).toMatchObject({ suspendReason: 'check' });
+    expect(reinstated.after).toMatchObject({ suspendReason: null });
+
+    // upsertRider (create, then change).
+    const riderId = uniqueId('audr');
+    const upsertRider = 'mutation($input: UpsertRiderInput!) { upsertRider(input: $input) { id name } }';
+    expect((await gql(upsertRider, { input: { id: riderId, name: 'Ann' } }, who)).errors).toBeUndefined();
+    expect((await gql(upsertRider, { input: { id: riderId, name: 'Anna' } }, who)).errors).toBeUndefined();
+    const riderEntries = await log(`rider:${riderId}`);
+    expect(riderEntries.map((e: any) => e.action)).toEqual(['upsertRider', 'upsertRider']);
+    byAuditor(riderEntries);
+    expect(riderEntries[1]).toMatchObject({ before: null, after: { id: riderId, name: 'Ann' } });
+    expect(riderEntries[0]).toMatchObject({ before: { name: 'Ann' }, after: { name: 'Anna' } });
+
+    // setTariff, changing a value: before and after differ.
+    const old = (await gql('{ tariffs { carType currency baseFare perKm perMinute minimumFare } }')).data!.tariffs.find((t: any) => t.carType === 'XL');
+    const setXl = (baseFare: number) =>
+      gql(`mutation { setTariff(carType: XL, input: { currency: "${old.currency}", baseFare: ${baseFare}, perKm: ${old.perKm}, perMinute: ${old.perMinute}, minimumFare: ${old.minimumFare} }) { baseFare } }`, {}, who);
+    try {
+      expect((await setXl(old.baseFare + 500)).data?.setTariff.baseFare).toBe(old.baseFare + 500);
+      const [tariff] = await log('tariff:XL');
+      byAuditor([tariff]);
+      expect(tariff).toMatchObject({ action: 'setTariff', target: 'tariff:XL', before: { baseFare: old.baseFare, perKm: old.perKm }, after: { baseFare: old.baseFare + 500, perKm: old.perKm } });
+    } finally {
+      await setXl(old.baseFare);
+    }
+
+    // forceCancelRide (a ride still searching) and forceCompleteRide (a ride on its trip).
+    const rider = async () => {
+      const id = uniqueId('rider');
+      await registerRider(stack.services, id);
+      return stack.token('rider', id);
+    };
+    const pickup = { lat: -37.8136, lng: 144.9631 };
+    const [p] = await registerDrivers(stack.services, [{ id: uniqueId('audd') }]);
+    const driver = await connectDriver(stack, stack.wsUrl, p!);
+    await driver.report(offset(pickup.lat, pickup.lng, 0.2));
+    const request = async () => (await http(stack.httpUrl, REQUEST, { input: { pickup, dropoff: offset(pickup.lat, pickup.lng, 2), carType: 'ECONOMY', paymentMethod: 'CARD' } }, await rider())).data!.requestRide;
+    const searching = await request();
+    await driver.nextEvent('RideOffer'); // offered, not accepted: the ride is searching
+    const fc = await gql(`mutation { forceCancelRide(rideId: "${searching.id}", reason: "rider phoned") { status } }`, {}, who);
+    expect(fc.errors, JSON.stringify(fc.errors)).toBeUndefined();
+    expect(fc.data?.forceCancelRide.status).toBe('CANCELLED');
+    const [cancelled] = await log(`ride:${searching.id}`);
+    byAuditor([cancelled]);
+    expect(cancelled).toMatchObject({ action: 'forceCancelRide', before: { id: searching.id, status: 'SEARCHING', driverId: null }, after: { id: searching.id, status: 'CANCELLED', endReason: expect.stringContaining('rider phoned') } });
+    await driver.nextEvent('RideOfferRevoked');
+
+    const onTrip = await request();
+    await driver.nextEvent('RideOffer');
+    expect(await driver.accept(onTrip.id)).toMatchObject({ __typename: 'RideAssignment' });
+    const fd = await gql(`mutation { forceCompleteRide(rideId: "${onTrip.id}", reason: "phone died") { status } }`, {}, who);
+    expect(fd.errors, JSON.stringify(fd.errors)).toBeUndefined();
+    expect(fd.data?.forceCompleteRide.status).toBe('COMPLETED');
+    const [completed] = await log(`ride:${onTrip.id}`);
+    byAuditor([completed]);
+    expect(completed).toMatchObject({ action: 'forceCompleteRide', before: { status: 'ASSIGNED', driverId: p!.id }, after: { status: 'COMPLETED', driverId: p!.id, endReason: expect.stringContaining('phone died') } });
+    await driver.close();
+
     // A refused change is recorded as refused, and only admins read the log.
     await gql(`mutation { suspendDriver(driverId: "no-such-driver", reason: "x") { id } }`, {}, who);
-    expect((await gql(q, { t: 'driver:no-such-driver' })).data!.auditLog.edges[0].node.after).toMatchObject({ failed: expect.any(String) });
+    expect((await log('driver:no-such-driver'))[0].after).toMatchObject({ failed: expect.any(String) });
     expect((await gql(q, { t: 'tariff:XL' }, await stack.token('rider', 'r'))).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });

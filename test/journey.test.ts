@@ -7,7 +7,7 @@ import { haversineKm } from '../src/geo/cells.ts';
 import { freePort } from '../src/redis/local-servers.ts';
 import { surgeCellOf } from '../src/pricing/surge.ts';
 import { connectDriver } from './helpers/actors.ts';
-import { offset, registerDrivers, registerRider } from './helpers/fixtures.ts';
+import { offset, registerDrivers, registerRider, report } from './helpers/fixtures.ts';
 import { eventually, http, wsConnect } from './helpers/graphql.ts';
 import { spawnServer } from './helpers/process.ts';
 import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
@@ -95,6 +95,35 @@ describe('estimateRide', () => {
     const cells = (await http(stack.httpUrl, `{ surgeCells(lat: ${pickup.lat}, lng: ${pickup.lng}) { cell carType multiplier supply demand } }`, {}, admin)).data!.surgeCells;
     expect(cells).toContainEqual({ cell, carType: 'ECONOMY', multiplier: 3, supply: 1, demand: 7 });
     await driver.close();
+  });
+
+  it('steps the raw multiplier to the nearest 0.1 (not only values that are already multiples of it)', async () => {
+    const pickup = { lat: 47.3769, lng: 8.5417 };
+    const cell = surgeCellOf(pickup.lat, pickup.lng);
+    // Three free drivers in the ring, none on a trip or holding an offer.
+    const drivers = await registerDrivers(stack.services, [0, 1, 2].map(() => ({ id: uniqueId('step') })));
+    for (const [i, d] of drivers.entries()) await report(stack.services, d, offset(pickup.lat, pickup.lng, 0.1 + i * 0.1));
+    const { token } = await newRider();
+    const demand = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const riderId = uniqueId('demand');
+        await registerRider(stack.services, riderId);
+        await stack.services.db.ride.create({
+          data: { id: randomUUID(), riderId, pickupLat: pickup.lat, pickupLng: pickup.lng, dropoffLat: 0, dropoffLng: 0, carType: 'ECONOMY', paymentMethod: 'CARD', status: 'CANCELLED', pickupCell: cell },
+        });
+      }
+    };
+    const reading = async () => (await estimate(token, trip(pickup))).data!.estimateRide.surgeMultiplier;
+    // 3 drivers, 4 requests: raw 1 + 0.5 × (4/3 − 1) = 1.1667 → 1.2 (rounded up to the step).
+    await demand(4);
+    expect(await reading()).toBe(1.2);
+    // 3 drivers, 5 requests: raw 1 + 0.5 × (5/3 − 1) = 1.3333 → 1.3 (rounded down: nearest, not up).
+    await demand(1);
+    expect(await reading()).toBe(1.3);
+    // The admin's view is stepped the same way (from the stored, unstepped value).
+    const admin = await stack.token('admin', 'ops');
+    const cells = (await http(stack.httpUrl, `{ surgeCells(lat: ${pickup.lat}, lng: ${pickup.lng}) { cell carType multiplier supply demand } }`, {}, admin)).data!.surgeCells;
+    expect(cells).toContainEqual({ cell, carType: 'ECONOMY', multiplier: 1.3, supply: 3, demand: 5 });
   });
 
   it('smooths: with a time constant the multiplier moves part of the way at a time', async () => {
@@ -279,6 +308,8 @@ describe('the trip', () => {
     const started = (await call('startTrip')).data!.startTrip;
     expect(started.status).toBe('IN_PROGRESS');
     expect(new Date(started.startedAt).getTime()).toBeGreaterThanOrEqual(new Date(arrived.arrivedAt).getTime());
+    expect((await call('startTrip')).data!.startTrip).toEqual(started); // a retry: the same answer, startedAt kept
+    expect((await call('startTrip', strangerToken)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await http(stack.httpUrl, `mutation { cancelRide(rideId: "${ride.id}") { status } }`, {}, (await newRider()).token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const done = (await call('completeRide')).data!.completeRide;
     expect(done.status).toBe('COMPLETED');
@@ -318,6 +349,52 @@ describe('the trip', () => {
     await Promise.all([driver.close(), riderWs.close(), adminWs.close()]);
   });
 
+  it("keeps streaming the driver's position to the rider while DRIVER_ARRIVED and IN_PROGRESS, with the ETA to the dropoff on the trip", async () => {
+    const pickup = { lat: 50.0755, lng: 14.4378 };
+    const { driver, rider, ride, driverToken } = await assignedRide(pickup);
+    const call = (name: string) => http(stack.httpUrl, STEP(name), { id: ride.id }, driverToken);
+    const riderWs = wsConnect(stack.wsUrl, rider.token);
+    const adminWs = wsConnect(stack.wsUrl, await stack.token('admin', 'ops'));
+    await Promise.all([riderWs.connected, adminWs.connected]);
+    const q = 'subscription($id: ID!) { rideUpdates(rideId: $id) { status driverPosition { lat lng } etaMinutes } }';
+    const riderUpdates = riderWs.subscribe<any>(q, { id: ride.id });
+    const adminUpdates = adminWs.subscribe<any>(q, { id: ride.id });
+    expect((await riderUpdates.next()).data?.rideUpdates.status).toBe('ASSIGNED');
+    await adminUpdates.next();
+    const updates = () => riderUpdates.received.map((r) => r.data?.rideUpdates);
+    /** Pings `at`, then waits for a pushed position there in `status` (the push interval is 1 s). */
+    const pushedAt = async (status: string, at: { lat: number; lng: number }) => {
+      await driver.report(at);
+      await eventually(() => updates().some((u) => u?.status === status && u.driverPosition && Math.abs(u.driverPosition.lng - at.lng) < 1e-9), 5_000);
+      return updates().filter((u) => u?.status === status && u.driverPosition && Math.abs(u.driverPosition.lng - at.lng) < 1e-9).at(-1);
+    };
+
+    await call('arrivedAtPickup');
+    await eventually(() => updates().some((u) => u?.status === 'DRIVER_ARRIVED'));
+    const waiting = await pushedAt('DRIVER_ARRIVED', offset(pickup.lat, pickup.lng, 0.01));
+    expect(waiting.etaMinutes).toBeNull(); // no ETA while waiting at the pickup
+
+    const started = (await call('startTrip')).data!.startTrip;
+    expect((await call('startTrip')).data!.startTrip).toEqual(started); // a retry answers the same
+    await eventually(() => updates().some((u) => u?.status === 'IN_PROGRESS'));
+    const dropoff = trip(pickup).dropoff;
+    const onTheWay = offset(pickup.lat, pickup.lng, 1);
+    const moving = await pushedAt('IN_PROGRESS', onTheWay);
+    expect(moving.driverPosition.lat).toBeCloseTo(onTheWay.lat, 6);
+    expect(moving.etaMinutes).toBe(Math.ceil((haversineKm(onTheWay.lat, onTheWay.lng, dropoff.lat, dropoff.lng) / 30) * 60));
+
+    const done = (await call('completeRide')).data!.completeRide;
+    expect(done.fare.total).toBeGreaterThan(0);
+    // The rider reads the fare charged on the ride itself, the same as the driver was answered.
+    const read = await http(stack.httpUrl, 'query($id: ID!) { ride(id: $id) { status endedAt fare { total currency travelledKm tripMinutes } } }', { id: ride.id }, rider.token);
+    expect(read.errors).toBeUndefined();
+    expect(read.data!.ride).toEqual({ status: 'COMPLETED', endedAt: done.endedAt, fare: done.fare });
+    // The admin following the ride got each state once (the retried startTrip sent none), never the pushed positions.
+    await eventually(() => adminUpdates.received.some((r) => r.data?.rideUpdates.status === 'COMPLETED'));
+    expect(adminUpdates.received.slice(1).map((r) => r.data?.rideUpdates.status)).toEqual(['DRIVER_ARRIVED', 'IN_PROGRESS', 'COMPLETED']);
+    await Promise.all([driver.close(), riderWs.close(), adminWs.close()]);
+  });
+
   it('charges the distance the pings covered while IN_PROGRESS and the minutes, capped by the quote', async () => {
     const pickup = { lat: 59.9139, lng: 10.7522 };
     const { driver, ride, estimate: e, driverToken } = await assignedRide(pickup, 2);
@@ -336,7 +413,10 @@ describe('the trip', () => {
     await call('arrivedAtPickup');
     await call('startTrip');
     // 0.3 km east in 15 m steps.
-    for (let i = 1; i <= 20; i++) await ping(offset(pickup.lat, pickup.lng, 0.015 * i), i);
+    for (let i = 1; i <= 20; i++) {
+      await ping(offset(pickup.lat, pickup.lng, 0.015 * i), i);
+      if (i === 10) expect((await call('startTrip')).data!.startTrip.status).toBe('IN_PROGRESS'); // a retry mid-trip: the odometer runs on
+    }
     const done = (await call('completeRide')).data!.completeRide;
     expect(done.fare.travelledKm).toBeCloseTo(0.3, 2);
     const metered = Math.max(6000, Math.round(4000 + 1200 * done.fare.travelledKm + 150 * done.fare.tripMinutes));
