@@ -122,6 +122,8 @@ const envSchema = z.object({
   SURGE_DEMAND_WINDOW_MS: int(60_000, 3_600_000).default(600_000),
   /** Surge moves towards its new value with this time constant (smoothing). */
   SURGE_SMOOTHING_MS: int(0, 3_600_000).default(120_000),
+  /** An instance computes a cell's surge at most once per this; estimates in between quote that value. */
+  SURGE_RECOMPUTE_MS: int(0, 600_000).default(5_000),
   SCHEDULE_MIN_LEAD_MS: int(0, 86_400_000).default(900_000),
   SCHEDULE_HORIZON_MS: int(60_000, 90 * 86_400_000).default(7 * 86_400_000),
   /** Dispatch of a scheduled ride starts this long before its time. */
@@ -233,7 +235,7 @@ export interface PricingPolicy {
   averageSpeedKmh: number;
   estimateTtlMs: number;
   estimateToleranceM: number;
-  surge: { cap: number; step: number; sensitivity: number; demandWindowMs: number; smoothingMs: number };
+  surge: { cap: number; step: number; sensitivity: number; demandWindowMs: number; smoothingMs: number; recomputeMs: number };
 }
 
 export interface SchedulingPolicy {
@@ -444,6 +446,7 @@ export function loadConfig(env: Env = process.env): Config {
         sensitivity: e.SURGE_SENSITIVITY,
         demandWindowMs: e.SURGE_DEMAND_WINDOW_MS,
         smoothingMs: e.SURGE_SMOOTHING_MS,
+        recomputeMs: e.SURGE_RECOMPUTE_MS,
       },
     },
     scheduling: {

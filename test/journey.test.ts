@@ -20,6 +20,8 @@ beforeAll(async () => {
       FARE_DETOUR_FACTOR: String(DETOUR),
       AVERAGE_SPEED_KMH: '30',
       SURGE_SMOOTHING_MS: '0',
+      // These tests change supply and demand between estimates: every estimate recomputes.
+      SURGE_RECOMPUTE_MS: '0',
       SCHEDULE_MIN_LEAD_MS: '2000',
       SCHEDULE_HORIZON_MS: '3600000',
       SCHEDULE_DISPATCH_LEAD_MS: '1000',
@@ -127,7 +129,7 @@ describe('estimateRide', () => {
   });
 
   it('smooths: with a time constant the multiplier moves part of the way at a time', async () => {
-    const own = await startStack({ env: { SURGE_SMOOTHING_MS: '3600000' } });
+    const own = await startStack({ env: { SURGE_SMOOTHING_MS: '3600000', SURGE_RECOMPUTE_MS: '0' } });
     try {
       const pickup = { lat: 50.1109, lng: 8.6821 };
       const riderId = uniqueId('rider');
@@ -141,6 +143,33 @@ describe('estimateRide', () => {
       for (let i = 0; i < 6; i++) await own.services.db.ride.create({ data: { id: randomUUID(), riderId, pickupLat: pickup.lat, pickupLng: pickup.lng, dropoffLat: 0, dropoffLng: 0, carType: 'ECONOMY', paymentMethod: 'CARD', status: 'CANCELLED', pickupCell: surgeCellOf(pickup.lat, pickup.lng) } });
       const second = await own.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY');
       expect(second.multiplier).toBe(1.5); // raw is 3 now, but a second of an hour moves it by ~0
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it("computes a cell's surge once per SURGE_RECOMPUTE_MS, however many estimates ask (each costs a wide search and a Postgres count)", async () => {
+    const own = await startStack({ env: { SURGE_SMOOTHING_MS: '0', SURGE_RECOMPUTE_MS: '600000' } });
+    try {
+      const pickup = { lat: 53.5511, lng: 9.9937 };
+      const cell = surgeCellOf(pickup.lat, pickup.lng);
+      const riderId = uniqueId('rider');
+      await registerRider(own.services, riderId);
+      const token = await own.token('rider', riderId);
+      const demand = (n: number) =>
+        own.services.db.ride.createMany({
+          data: Array.from({ length: n }, () => ({ id: randomUUID(), riderId, pickupLat: pickup.lat, pickupLng: pickup.lng, dropoffLat: 0, dropoffLng: 0, carType: 'ECONOMY' as const, paymentMethod: 'CARD' as const, status: 'CANCELLED' as const, pickupCell: cell })),
+        });
+      await demand(2);
+      // Twenty at once: one computation, one answer (no driver, 2 requests: 1 + 0.5 × (2 − 1)).
+      const burst = await Promise.all(Array.from({ length: 20 }, () => http(own.httpUrl, ESTIMATE, { input: trip(pickup) }, token)));
+      expect(new Set(burst.map((r) => r.data?.estimateRide.surgeMultiplier))).toEqual(new Set([1.5]));
+      // More demand within the interval: the estimate still quotes the value computed before.
+      await demand(6);
+      expect((await http(own.httpUrl, ESTIMATE, { input: trip(pickup) }, token)).data!.estimateRide.surgeMultiplier).toBe(1.5);
+      const admin = await own.token('admin', 'ops');
+      const cells = (await http(own.httpUrl, `{ surgeCells(lat: ${pickup.lat}, lng: ${pickup.lng}) { cell carType supply demand } }`, {}, admin)).data!.surgeCells;
+      expect(cells).toContainEqual({ cell, carType: 'ECONOMY', supply: 0, demand: 2 });
     } finally {
       await own.stop();
     }

@@ -20,6 +20,8 @@ export const SURGE_RESOLUTION = 7;
 const RING_RADIUS_KM = getHexagonEdgeLengthAvg(SURGE_RESOLUTION, UNITS.km) * 3;
 const MAX_COUNTED = 1_000;
 const STORED_FOR_MS = 3_600_000;
+/** Readings an instance keeps (cells × car types); beyond it the oldest go. */
+const MAX_REMEMBERED = 10_000;
 
 export interface SurgeReading {
   cell: string;
@@ -40,9 +42,31 @@ export class Surge {
     private readonly policy: PricingPolicy['surge'],
   ) {}
 
-  /** The multiplier for a pickup now (and the figures behind it). */
-  async at(lat: number, lng: number, carType: CarType): Promise<SurgeReading> {
+  /**
+   * This instance's latest reading per cell and car type, and until when (performance.now()) it
+   * stands. A reading costs a search of up to MAX_COUNTED drivers and two Postgres counts; a
+   * burst of estimates in one cell (a stadium emptying, or one client looping) shares one.
+   */
+  private readonly recent = new Map<string, { reading: Promise<SurgeReading>; until: number }>();
+
+  /** The multiplier for a pickup now (and the figures behind it), at most SURGE_RECOMPUTE_MS old. */
+  at(lat: number, lng: number, carType: CarType): Promise<SurgeReading> {
     const cell = surgeCellOf(lat, lng);
+    const key = `${cell}|${carType}`;
+    const now = performance.now();
+    const hit = this.recent.get(key);
+    if (hit && hit.until > now) return hit.reading;
+    const reading = this.compute(cell, lat, lng, carType);
+    if (this.policy.recomputeMs > 0) {
+      this.recent.delete(key); // re-inserted last: the Map's order is oldest first
+      this.recent.set(key, { reading, until: now + this.policy.recomputeMs });
+      if (this.recent.size > MAX_REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
+      reading.catch(() => this.recent.delete(key)); // a failure is not remembered
+    }
+    return reading;
+  }
+
+  private async compute(cell: string, lat: number, lng: number, carType: CarType): Promise<SurgeReading> {
     const ring = gridDisk(cell, 1);
     const [supply, demand] = await Promise.all([this.supply(lat, lng, ring, carType), this.demand(ring, carType)]);
     const { sensitivity, smoothingMs } = this.policy;
