@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalRedis, type LocalRedis } from '../src/redis/local-servers.ts';
-import { driverKey, regionKeys, rideKey } from '../src/redis/keys.ts';
+import { driverKey, regionKeys, rideKey, SHARD_EPOCH_KEY } from '../src/redis/keys.ts';
 import { defineScripts, type ScriptedRedis } from '../src/redis/scripts.ts';
 
 let server: LocalRedis;
@@ -266,6 +266,48 @@ describe('offer.lua, claim.lua, unclaim.lua', () => {
     await redis.hset(K, 'status', 'TAKEN', 'winner', 'a');
     expect(await open(10_000, 'late')).toBe('TAKEN');
     expect(await redis.hexists(K, 'o:late')).toBe(0);
+  });
+});
+
+describe('shard_epoch.lua', () => {
+  const epoch = (known: string, fresh: string, fence: boolean) => redis.shardEpoch(SHARD_EPOCH_KEY, known, fresh, fence ? '1' : '0') as Promise<[string, string]>;
+
+  it('join (start-up): stamps a new shard, adopts an existing epoch, never empties', async () => {
+    await redis.set('data', 'x');
+    expect(await epoch('', 'e1', false)).toEqual(['e1', 'joined']);
+    expect(await epoch('', 'e2', false)).toEqual(['e1', 'joined']);
+    expect(await epoch('e0', 'e3', false)).toEqual(['e1', 'joined']);
+    expect(await redis.get('data')).toBe('x');
+  });
+
+  it('rejoin: the first instance that saw the epoch go down empties the shard and stamps a new one', async () => {
+    await epoch('', 'e1', false);
+    await redis.set('stale', 'x');
+    expect(await epoch('e1', 'e2', true)).toEqual(['e2', 'fenced']);
+    expect(await redis.get('stale')).toBeNull();
+    expect(await redis.get(SHARD_EPOCH_KEY)).toBe('e2');
+    expect(await redis.dbsize()).toBe(1);
+  });
+
+  it('rejoin: a later instance (it knew the old epoch) adopts the new one and keeps what was written since', async () => {
+    await epoch('', 'e1', false);
+    await epoch('e1', 'e2', true);
+    await redis.set('fresh', 'x');
+    expect(await epoch('e1', 'e3', true)).toEqual(['e2', 'joined']);
+    expect(await redis.get('fresh')).toBe('x');
+  });
+
+  it('rejoin after a restart (no epoch): empties what instances that never saw it down wrote, and stamps', async () => {
+    await redis.set('written-unfenced', 'x');
+    expect(await epoch('e1', 'e2', true)).toEqual(['e2', 'fenced']);
+    expect(await redis.get('written-unfenced')).toBeNull();
+  });
+
+  it('rejoin by an instance that never read an epoch adopts the one there (it cannot tell what is stale)', async () => {
+    await epoch('', 'e1', false);
+    await redis.set('data', 'x');
+    expect(await epoch('', 'e2', true)).toEqual(['e1', 'joined']);
+    expect(await redis.get('data')).toBe('x');
   });
 });
 

@@ -47,9 +47,9 @@ export class DriverRecords {
    */
   async ping(driverId: string, p: { recordedAt: number; region: string; lat: number; lng: number; dutyIfNew: DriverDuty }): Promise<PingResult> {
     const { ratePerS, burst } = this.policy.location;
-    const [verdict, previousRegion, duty, state, ride, extra] = (await this.router.write(driverRoute(driverId), (redis) =>
+    const [verdict, previousRegion, duty, state, ride, extra] = (await this.router.write(driverRoute(driverId), (redis, tag) =>
       redis.driverPing(
-        driverKey(driverId),
+        driverKey(driverId, tag),
         p.recordedAt,
         p.region,
         this.policy.recordTtlMs,
@@ -75,47 +75,47 @@ export class DriverRecords {
 
   /** Records the driver's duty; returns the region the driver is indexed in ('' when none). */
   async setDuty(driverId: string, duty: DriverDuty): Promise<string> {
-    return String(await this.router.write(driverRoute(driverId), (redis) => redis.setDuty(driverKey(driverId), duty, this.policy.recordTtlMs)));
+    return String(await this.router.write(driverRoute(driverId), (redis, tag) => redis.setDuty(driverKey(driverId, tag), duty, this.policy.recordTtlMs)));
   }
 
   /** True when the driver is now reserved for this ride's offer, for `forMs` (Redis' clock). */
   async reserve(driverId: string, rideId: string, forMs: number): Promise<boolean> {
-    const reply = await this.router.write(driverRoute(driverId), (redis) => redis.reserve(driverKey(driverId), rideId, forMs));
+    const reply = await this.router.write(driverRoute(driverId), (redis, tag) => redis.reserve(driverKey(driverId, tag), rideId, forMs));
     return Number(reply) === 1;
   }
 
   async release(driverId: string, rideId: string): Promise<void> {
-    await this.router.write(driverRoute(driverId), (redis) => redis.release(driverKey(driverId), rideId));
+    await this.router.write(driverRoute(driverId), (redis, tag) => redis.release(driverKey(driverId, tag), rideId));
   }
 
   async assign(driverId: string, rideId: string): Promise<boolean> {
-    const reply = await this.router.write(driverRoute(driverId), (redis) => redis.assign(driverKey(driverId), rideId, this.policy.recordTtlMs));
+    const reply = await this.router.write(driverRoute(driverId), (redis, tag) => redis.assign(driverKey(driverId, tag), rideId, this.policy.recordTtlMs));
     return Number(reply) === 1;
   }
 
   /** The drivers among these not heard from within `ttlMs` (judged by Redis' own clock). */
   async silentAmong(driverIds: string[], ttlMs: number): Promise<Set<string>> {
     const ages = await Promise.all(
-      driverIds.map(async (id) => [id, Number(await this.router.write(driverRoute(id), (redis) => redis.silence(driverKey(id))))] as const),
+      driverIds.map(async (id) => [id, Number(await this.router.write(driverRoute(id), (redis, tag) => redis.silence(driverKey(id, tag))))] as const),
     );
     return new Set(ages.filter(([, age]) => age < 0 || age > ttlMs).map(([id]) => id));
   }
 
   /** Starts counting the trip's distance from the driver's pings (ping.lua adds them up). */
   async startOdometer(driverId: string, rideId: string): Promise<void> {
-    await this.router.write(driverRoute(driverId), (redis) => redis.startOdometer(driverKey(driverId), rideId));
+    await this.router.write(driverRoute(driverId), (redis, tag) => redis.startOdometer(driverKey(driverId, tag), rideId));
   }
 
   /** The distance driven since startOdometer for this ride (km), or null when the record lost it. */
   async odometer(driverId: string, rideId: string): Promise<number | null> {
-    const [trip, km] = await this.router.write(driverRoute(driverId), (redis) => redis.hmget(driverKey(driverId), 'trip', 'tripKm'));
+    const [trip, km] = await this.router.write(driverRoute(driverId), (redis, tag) => redis.hmget(driverKey(driverId, tag), 'trip', 'tripKm'));
     return trip === rideId && km !== null ? Number(km) : null;
   }
 
   /** The record as Redis holds it (for an operator's eyes), with how long ago the driver was heard from. */
   async inspect(driverId: string): Promise<{ fields: Record<string, string>; silentForMs: number | null }> {
-    const [fields, age] = await this.router.write(driverRoute(driverId), (redis) =>
-      Promise.all([redis.hgetall(driverKey(driverId)), redis.silence(driverKey(driverId))]),
+    const [fields, age] = await this.router.write(driverRoute(driverId), (redis, tag) =>
+      Promise.all([redis.hgetall(driverKey(driverId, tag)), redis.silence(driverKey(driverId, tag))]),
     );
     const ms = Number(age);
     return { fields: fields as Record<string, string>, silentForMs: ms < 0 ? null : ms };
@@ -123,8 +123,8 @@ export class DriverRecords {
 
   /** Last reported position of a driver (kept on the record by every ping). */
   async position(driverId: string): Promise<{ lat: number; lng: number; at: Date } | null> {
-    const [lat, lng, seen] = await this.router.write(driverRoute(driverId), (redis) =>
-      redis.hmget(driverKey(driverId), 'lat', 'lng', 'seen'),
+    const [lat, lng, seen] = await this.router.write(driverRoute(driverId), (redis, tag) =>
+      redis.hmget(driverKey(driverId, tag), 'lat', 'lng', 'seen'),
     );
     if (lat == null || lng == null || seen == null) return null;
     return { lat: Number(lat), lng: Number(lng), at: new Date(Number(seen)) };
@@ -151,8 +151,8 @@ export class DriverRecords {
   async correctFromDb(driverId: string, seenState: DispatchState, seenRide: string): Promise<boolean> {
     const truth = await this.truthOf(driverId);
     if (truth.state === seenState && truth.rideId === seenRide) return false;
-    const reply = await this.router.write(driverRoute(driverId), (redis) =>
-      redis.correct(driverKey(driverId), seenState, seenRide, truth.state, truth.rideId, truth.holdMs ?? ''),
+    const reply = await this.router.write(driverRoute(driverId), (redis, tag) =>
+      redis.correct(driverKey(driverId, tag), seenState, seenRide, truth.state, truth.rideId, truth.holdMs ?? ''),
     );
     return Number(reply) === 1;
   }

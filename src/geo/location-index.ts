@@ -43,6 +43,11 @@ export interface SearchQuery {
   paymentMethod?: string;
   minRating?: number | null;
   exclude?: Iterable<string>;
+  /**
+   * True: a region whose shard did not answer fails the search (ShardTimeoutError) instead of
+   * being left out. Matching sets it: an area that could not be read is not an empty one.
+   */
+  complete?: boolean;
 }
 
 export interface Candidate {
@@ -127,7 +132,10 @@ export class LocationIndex {
     await this.router.readAll(regionRoute(region), (redis) => redis.removeDrivers(...regionKeys(region), ...driverIds));
   }
 
-  /** The nearest live drivers that fit, across every region (and shard) the search circle touches. */
+  /**
+   * The nearest live drivers that fit, across every region (and shard) the search circle touches.
+   * A region whose shard is slow is left out, or with `complete` fails the search.
+   */
   async search(q: SearchQuery): Promise<Candidate[]> {
     const exclude = q.exclude ? [...q.exclude] : [];
     const args = [
@@ -145,7 +153,7 @@ export class LocationIndex {
     const regions = regionsWithin(q.lat, q.lng, q.maxRadiusKm);
     const answers = await Promise.all(
       regions.map((region) =>
-        this.router.readAll(regionRoute(region), (redis) => redis.nearest(...regionKeys(region), ...args) as Promise<string[]>),
+        this.router.readAll(regionRoute(region), (redis) => redis.nearest(...regionKeys(region), ...args) as Promise<string[]>, { required: q.complete }),
       ),
     );
     // A driver can appear twice for one liveness window (moved region, or shard ownership moved):

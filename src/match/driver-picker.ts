@@ -25,12 +25,20 @@ export class DriverPicker {
     return Math.min(radiusCapKm, radiusStartKm + radiusStepKm * (round - 1));
   }
 
-  /** The nearest eligible drivers at this radius, each reserved for this ride (nearest first). */
-  async pick(ride: RideToMatch, radiusKm: number, exclude: Set<string>): Promise<Candidate[]> {
+  /**
+   * The nearest eligible drivers at this radius, each reserved for this ride (nearest first).
+   * Throws ShardTimeoutError when the area's shard did not answer (so nobody mistakes it for an
+   * empty area). `deadline` (performance.now() ms): no new Redis step starts after it, so a slow
+   * driver shard costs the caller one command timeout, not one per batch.
+   */
+  async pick(ride: RideToMatch, radiusKm: number, exclude: Set<string>, deadline = Infinity): Promise<Candidate[]> {
     const wanted = this.policy.batchSize;
     const holdMs = this.policy.roundTimeoutMs + RESERVATION_MARGIN_MS;
     const picked: Candidate[] = [];
-    for (let attempt = 0; attempt < 3 && picked.length < wanted; attempt++) {
+    let batches = 0;
+    // The first reservations always go out: a search that answered late is not thrown away.
+    const late = () => batches > 0 && performance.now() >= deadline;
+    for (let attempt = 0; attempt < 3 && picked.length < wanted && !late(); attempt++) {
       const limit = (wanted - picked.length) * 2 + 3;
       const candidates = await this.locations.search({
         lat: ride.pickupLat,
@@ -42,12 +50,14 @@ export class DriverPicker {
         paymentMethod: ride.paymentMethod,
         minRating: ride.minDriverRating,
         exclude,
+        complete: true,
       });
       for (const c of candidates) exclude.add(c.driverId);
       let queue = candidates;
-      while (queue.length > 0 && picked.length < wanted) {
+      while (queue.length > 0 && picked.length < wanted && !late()) {
         const batch = queue.slice(0, wanted - picked.length);
         queue = queue.slice(batch.length);
+        batches += 1;
         const ok = await Promise.all(batch.map((c) => this.records.reserve(c.driverId, ride.id, holdMs).catch(() => false)));
         batch.forEach((c, i) => ok[i] && picked.push(c));
       }

@@ -40,6 +40,12 @@ export interface RequestRideInput {
 
 /** How long the instance that creates a ride has to start round 1 before the pollers may. */
 const FIRST_ROUND_GRACE_MS = 2_000;
+/**
+ * The Redis work a request waits for (round 1's search and reservations, and the wider rounds
+ * when round 1 found nobody): one overall budget, not one command timeout per step. Past it, or
+ * when a shard did not answer, the ride is stored SEARCHING and the pollers carry it on.
+ */
+const REQUEST_REDIS_BUDGET_MS = 1_000;
 const CLIENT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
 
@@ -93,11 +99,19 @@ export class RideRequests {
     if (input.scheduledAt) return this.insertAndCheck(ride, { scheduledAt: input.scheduledAt, dispatchLeadMs: this.scheduling.dispatchLeadMs }, receivedAt, log);
     const { picker, claims, notifier, telemetry, policy, db } = this.deps;
     const radiusKm = picker.radiusForRound(1);
-    const picked = await picker.pick(ride, radiusKm, new Set()).catch((err) => {
+    const deadline = performance.now() + REQUEST_REDIS_BUDGET_MS;
+    let searched = true;
+    const picked = await picker.pick(ride, radiusKm, new Set(), deadline).catch((err) => {
       log.warn({ err, rideId: ride.id }, 'round 1 search failed; the round loop retries');
+      searched = false;
       return [];
     });
-    if (picked.length === 0) return this.insertAndCheck(ride, { graceMs: FIRST_ROUND_GRACE_MS }, receivedAt, log);
+    if (picked.length === 0) {
+      // Nobody near: the wider rounds run now, unless the area could not be read or the budget
+      // is spent (then a poller runs them after the grace period, and the ride stays SEARCHING).
+      const widenNow = searched && performance.now() < deadline;
+      return this.insertAndCheck(ride, { graceMs: FIRST_ROUND_GRACE_MS }, receivedAt, log, widenNow);
+    }
 
     const offers = picked.map((c) => ({ id: randomUUID(), driverId: c.driverId, pickupDistanceKm: c.distanceKm }));
     const driverIds = offers.map((o) => o.driverId);
@@ -130,7 +144,7 @@ export class RideRequests {
    * No driver for round 1, or a ride booked ahead: store it and let the round loop take it on
    * (at once to widen the search, or when its dispatch is due).
    */
-  private async insertAndCheck(ride: NewRide, when: Parameters<typeof insertRideWithoutRound>[2], receivedAt: number, log: Logger): Promise<RideView> {
+  private async insertAndCheck(ride: NewRide, when: Parameters<typeof insertRideWithoutRound>[2], receivedAt: number, log: Logger, widenNow = true): Promise<RideView> {
     try {
       await insertRideWithoutRound(this.deps.db, ride, when);
     } catch (err) {
@@ -138,7 +152,7 @@ export class RideRequests {
       throw err;
     }
     this.deps.telemetry.requested(log, ride);
-    if ('scheduledAt' in when) return toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: ride.id } }));
+    if ('scheduledAt' in when || !widenNow) return toRideView(await this.deps.db.ride.findUniqueOrThrow({ where: { id: ride.id } }));
     // If this fails (or the process dies), the pollers take over after the grace period.
     const offered = await this.rounds.advance(ride.id, { force: true, log }).catch((err) => {
       log.error({ err, rideId: ride.id }, 'round loop failed');

@@ -18,13 +18,13 @@ export class RideClaims {
   /** Adds a round's offers, valid for `validForMs` by Redis' clock; returns the record's status. */
   async open(rideId: string, driverIds: string[], validForMs: number): Promise<string> {
     return String(
-      await this.router.write(rideRoute(rideId), (redis) => redis.offer(rideKey(rideId), CLAIM_RECORD_TTL_MS, validForMs, ...driverIds)),
+      await this.router.write(rideRoute(rideId), (redis, tag) => redis.offer(rideKey(rideId, tag), CLAIM_RECORD_TTL_MS, validForMs, ...driverIds)),
     );
   }
 
   async claim(rideId: string, driverId: string): Promise<ClaimVerdict> {
     try {
-      return (await this.router.write(rideRoute(rideId), (redis) => redis.claim(rideKey(rideId), driverId, PENDING_CLAIM_HOLD_MS))) as ClaimVerdict;
+      return (await this.router.write(rideRoute(rideId), (redis, tag) => redis.claim(rideKey(rideId, tag), driverId, PENDING_CLAIM_HOLD_MS))) as ClaimVerdict;
     } catch (err) {
       if (err instanceof NoHealthyShardError) return 'MISSING'; // Postgres can still decide
       throw err;
@@ -33,28 +33,28 @@ export class RideClaims {
 
   /** Drops this driver's pending claim (Postgres did not confirm it). */
   async unclaim(rideId: string, driverId: string): Promise<void> {
-    await this.router.write(rideRoute(rideId), (redis) => redis.unclaim(rideKey(rideId), driverId));
+    await this.router.write(rideRoute(rideId), (redis, tag) => redis.unclaim(rideKey(rideId, tag), driverId));
   }
 
   /** After Postgres recorded the winner (also rebuilds a lost record, so losers stay fast). */
   async markTaken(rideId: string, driverId: string): Promise<void> {
-    const key = rideKey(rideId);
-    await this.router.write(rideRoute(rideId), (redis) =>
-      redis.multi().hset(key, 'status', 'TAKEN', 'winner', driverId).hdel(key, 'pending', 'pendingUntil').pexpire(key, CLAIM_RECORD_TTL_MS).exec(),
-    );
+    await this.router.write(rideRoute(rideId), (redis, tag) => {
+      const key = rideKey(rideId, tag);
+      return redis.multi().hset(key, 'status', 'TAKEN', 'winner', driverId).hdel(key, 'pending', 'pendingUntil').pexpire(key, CLAIM_RECORD_TTL_MS).exec();
+    });
   }
 
   /** Cancelled, ended without a driver, or the assignment was cancelled: nobody can claim any more. */
   async close(rideId: string): Promise<void> {
-    const key = rideKey(rideId);
-    await this.router.write(rideRoute(rideId), (redis) =>
-      redis.multi().hset(key, 'status', 'CLOSED').hdel(key, 'winner', 'pending', 'pendingUntil').pexpire(key, CLAIM_RECORD_TTL_MS).exec(),
-    );
+    await this.router.write(rideRoute(rideId), (redis, tag) => {
+      const key = rideKey(rideId, tag);
+      return redis.multi().hset(key, 'status', 'CLOSED').hdel(key, 'winner', 'pending', 'pendingUntil').pexpire(key, CLAIM_RECORD_TTL_MS).exec();
+    });
   }
 
   /** A declined or revoked offer can no longer be claimed. */
   async withdraw(rideId: string, driverIds: string[]): Promise<void> {
     if (driverIds.length === 0) return;
-    await this.router.write(rideRoute(rideId), (redis) => redis.hdel(rideKey(rideId), ...driverIds.map((id) => `o:${id}`)));
+    await this.router.write(rideRoute(rideId), (redis, tag) => redis.hdel(rideKey(rideId, tag), ...driverIds.map((id) => `o:${id}`)));
   }
 }

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Ride, RideOffer } from '../generated/prisma/client.ts';
 import type { Candidate } from '../geo/location-index.ts';
 import type { Logger } from '../logger.ts';
+import { NoHealthyShardError, ShardTimeoutError } from '../redis/router.ts';
 import { History } from './history.ts';
 import { silenceCheckMs, type MatchDeps } from './deps.ts';
 import { toRideView } from './ride-view.ts';
@@ -74,7 +75,18 @@ export class RoundScheduler {
       await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: new Date(now.getTime() + SEARCH_LEASE_MS) } });
       return { ride, log, everOffered: offers.length > 0, exclude: new Set(offers.map((o) => o.driverId)) };
     });
-    return plan ? this.startNextRound(plan) : false;
+    if (!plan) return false;
+    try {
+      return await this.startNextRound(plan);
+    } catch (err) {
+      // The area's shard did not answer: not an empty area. The search lease set above brings
+      // the ride back to a poller shortly; no round was used up.
+      if (err instanceof ShardTimeoutError || err instanceof NoHealthyShardError) {
+        log.info({ rideId, err: err.message }, 'round deferred: drivers could not be searched');
+        return false;
+      }
+      throw err;
+    }
   }
 
   private async startNextRound(plan: SearchPlan): Promise<boolean> {

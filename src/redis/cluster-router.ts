@@ -142,10 +142,11 @@ export class ClusterRouter implements Router {
   }
 
   /** Runs the operation on the cluster client (routed by slot). Unavailable → NoHealthyShardError; slow → ShardTimeoutError. */
-  async write<T>(routeKey: string, op: (redis: ScriptedClient) => Promise<T>): Promise<T> {
+  async write<T>(routeKey: string, op: (redis: ScriptedClient, fallbackTag: string) => Promise<T>): Promise<T> {
     for (let redirects = 0; ; redirects++) {
       try {
-        return await op(this.cluster as ScriptedClient);
+        // One copy of each key in a cluster: there is no fallback, so no fallback tag.
+        return await op(this.cluster as ScriptedClient, '');
       } catch (err) {
         // An automatically pipelined command answered MOVED/ASK (its slot moved: a failover)
         // reaches us as it is: ioredis re-sends a pipeline only when every command in it got the
@@ -162,11 +163,11 @@ export class ClusterRouter implements Router {
   }
 
   /** One copy of the data exists (the slot's primary): its answer, or none when it is slow or away. */
-  async readAll<T>(routeKey: string, op: (redis: ScriptedClient) => Promise<T>): Promise<T[]> {
+  async readAll<T>(routeKey: string, op: (redis: ScriptedClient) => Promise<T>, opts: { required?: boolean } = {}): Promise<T[]> {
     try {
       return [await this.write(routeKey, op)];
     } catch (err) {
-      if (err instanceof ShardTimeoutError || err instanceof NoHealthyShardError) return [];
+      if (!opts.required && (err instanceof ShardTimeoutError || err instanceof NoHealthyShardError)) return [];
       throw err;
     }
   }

@@ -24,11 +24,21 @@ export function regionOfSeenKey(key: string): string | null {
   return m ? m[1]! : null;
 }
 
+/**
+ * A record written away from its home shard (its home is down) carries the router's fallback tag
+ * (shard-router.ts: the epochs of the down shards ranked above): a copy left behind by an earlier
+ * outage has another tag, so it is never read again. '' at home (and on a cluster).
+ */
+const tagged = (key: string, fallbackTag: string) => (fallbackTag ? `${key}~${fallbackTag}` : key);
+
 /** Per-driver record: out-of-order guard, region pointer, duty, dispatch state. */
-export const driverKey = (driverId: string) => `drv:{${driverId}}`;
+export const driverKey = (driverId: string, fallbackTag = '') => tagged(`drv:{${driverId}}`, fallbackTag);
 
 /** Per-ride claim record: status OPEN|TAKEN|CLOSED, winner, o:<driverId> -> offer expiry. */
-export const rideKey = (rideId: string) => `ride:{${rideId}}`;
+export const rideKey = (rideId: string, fallbackTag = '') => tagged(`ride:{${rideId}}`, fallbackTag);
+
+/** A shard's incarnation, on the shard itself (shard-router.ts, redis/lua/shard_epoch.lua). */
+export const SHARD_EPOCH_KEY = 'shard:epoch';
 
 /** Per surge cell (H3 res 7): car type -> smoothed multiplier and when (pricing/surge.ts). */
 export const surgeKey = (cell: string) => `surge:{${cell}}`;

@@ -30,10 +30,18 @@ export interface Router {
   healthyShards(): Shard[];
   /** Where the key's data lives now. */
   owner(routeKey: string): Shard;
-  /** Runs an operation where the key lives (reads too: "write" means "on the owner only"). */
-  write<T>(routeKey: string, op: (redis: ScriptedClient) => Promise<T>): Promise<T>;
-  /** Runs a read everywhere the key's data may be now (a shard router also asks recent owners); slow places are left out. */
-  readAll<T>(routeKey: string, op: (redis: ScriptedClient) => Promise<T>): Promise<T[]>;
+  /**
+   * Runs an operation where the key lives (reads too: "write" means "on the owner only").
+   * `fallbackTag` is '' at the key's home; a shard router running it on a fallback shard passes a
+   * tag that record keys carry there (keys.ts), so copies left from an earlier outage are never read.
+   */
+  write<T>(routeKey: string, op: (redis: ScriptedClient, fallbackTag: string) => Promise<T>): Promise<T>;
+  /**
+   * Runs a read everywhere the key's data may be now (a shard router also asks recent owners);
+   * slow places are left out, unless `required`: then a slow place fails the read
+   * (ShardTimeoutError), for callers to whom "nothing found" must mean "nothing there".
+   */
+  readAll<T>(routeKey: string, op: (redis: ScriptedClient) => Promise<T>, opts?: { required?: boolean }): Promise<T[]>;
   /** Called whenever a shard's (or node's) health flips. */
   onChange(listener: (shard: { name: string; healthy: boolean }) => void): void;
   /** One round of health checks (exported so tests can force one instead of waiting). */

@@ -28,6 +28,7 @@ const SCRIPTS = {
   unclaim: { file: '../match/lua/unclaim.lua', keys: 1 },
   socketSlot: { file: '../limits/lua/socket_slot.lua', keys: 1 },
   smoothSurge: { file: '../pricing/lua/surge.lua', keys: 1 },
+  shardEpoch: { file: './lua/shard_epoch.lua', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -11,16 +11,28 @@
 // - a shard whose connection is gone (refused, closed, reset: the command never ran) is down at
 //   once, and the operation is retried on the next-ranked shard, so a dead shard never surfaces
 //   as an error;
-// - a timeout (a slow or frozen shard: the command may have run) counts as one miss, like a
-//   failed PING; the operation fails (it is not re-run elsewhere) and after N consecutive misses
-//   the shard is down;
-// - a down shard is up again after M consecutive good PINGs, and it is emptied (FLUSHDB) before
-//   it serves again: whatever it held is stale by then (drivers re-reported elsewhere, claims
-//   moved on), and everything in it is re-derivable from Postgres or the next ping.
+// - a timed-out command (a slow or frozen shard: it may have run) fails (it is not re-run
+//   elsewhere) but is no verdict on the shard: after an event-loop stall every command in flight
+//   times out at once, the shard being fine. Only health checks judge: one check per interval,
+//   never two at once, and N failed checks in a row mark the shard down;
+// - a down shard is up again after M consecutive good checks, and it is emptied before it serves
+//   again: whatever it held is stale by then (drivers re-reported elsewhere, claims moved on),
+//   and everything in it is re-derivable from Postgres or the next ping.
+//
+// Emptying works across instances without talking to each other: the shard holds its epoch
+// (SHARD_EPOCH_KEY, lua/shard_epoch.lua). Only the first instance to see it back after an outage
+// finds the epoch it saw go down; it empties the shard and stamps a new epoch in one script. The
+// others find the new epoch and adopt it: a late instance never wipes what was written since.
+//
+// Keys that live away from their home shard (it is down) are written under a fallback tag (see
+// fallbackTag): when the home shard returns, and at its next outage, the copies left from the
+// earlier one carry another epoch in their name and are never read again (they expire).
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ShardSpec } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { failFastOptions, isConnectionLost, isTimeout, redisOptionsFromUrl } from './connection.ts';
+import { SHARD_EPOCH_KEY } from './keys.ts';
 import { NoHealthyShardError, ShardTimeoutError, type NodeStatus, type Router, type Shard as RouterShard } from './router.ts';
 import { defineScripts, type ScriptedRedis } from './scripts.ts';
 
@@ -28,10 +40,12 @@ export interface Shard extends RouterShard {
   readonly url: string;
   readonly redis: ScriptedRedis;
   healthy: boolean;
-  /** Consecutive failed PINGs or timed-out commands. */
+  /** Consecutive failed health checks. */
   misses: number;
-  /** Consecutive good PINGs while down. */
+  /** Consecutive good health checks while down. */
   successes: number;
+  /** The shard's epoch as this instance last saw it (null: never read, e.g. down since start-up). */
+  epoch: string | null;
 }
 
 export interface ShardRouterOptions {
@@ -43,6 +57,9 @@ export interface ShardRouterOptions {
   readWindowMs: number;
   log?: Pick<Logger, 'info' | 'warn'>;
 }
+
+/** What an operation run through write() is told about where it runs. */
+export type WriteOp<T> = (redis: ScriptedRedis, fallbackTag: string) => Promise<T>;
 
 interface Membership {
   healthy: ReadonlySet<string>;
@@ -73,6 +90,9 @@ export class ShardRouter implements Router {
   private readonly byName = new Map<string, Shard>();
   private memberships: Membership[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** The health round in flight (or the last one): rounds run one after another, never at once. */
+  private healthRound: Promise<void> = Promise.resolve();
+  private healthPending = 0;
   private readonly log: Pick<Logger, 'info' | 'warn'>;
   private readonly listeners: Array<(shard: Shard) => void> = [];
   private readonly rankings = new Map<string, Shard[]>();
@@ -88,7 +108,7 @@ export class ShardRouter implements Router {
         new Redis({ ...redisOptionsFromUrl(spec.url), ...failFastOptions(options.commandTimeoutMs) }),
       );
       redis.on('error', () => {}); // surfaced through health checks and failed commands
-      const shard: Shard = { name: spec.name, url: spec.url, redis, server: redis, healthy: false, misses: 0, successes: 0 };
+      const shard: Shard = { name: spec.name, url: spec.url, redis, server: redis, healthy: false, misses: 0, successes: 0, epoch: null };
       this.byName.set(spec.name, shard);
       return shard;
     });
@@ -98,15 +118,20 @@ export class ShardRouter implements Router {
   /** Connects every shard (unreachable ones start as down) and starts the health loop. */
   async start(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.redis.connect().catch(() => {})));
-    // At start-up a shard that answers is simply up: there is nothing stale to fence yet.
+    // At start-up a shard that answers is simply up: there is nothing stale to fence yet. Its
+    // epoch is read (or stamped, on a new shard) so a later rejoin knows what it saw.
     await Promise.all(
       this.shards.map(async (shard) => {
-        if (await shard.redis.ping().then(() => true, () => false)) shard.healthy = true;
+        const joined = await this.takeEpoch(shard, false).then(() => true, () => false);
+        if (joined) shard.healthy = true;
       }),
     );
     // Startup is not a membership change: nobody wrote to a "previous owner" yet.
     this.memberships = [{ healthy: new Set(this.healthyShards().map((s) => s.name)), endedAt: null }];
-    this.timer = setInterval(() => void this.checkHealth(), this.options.healthIntervalMs);
+    this.timer = setInterval(() => {
+      // A round still running (a frozen shard's check waits one command timeout) is not doubled.
+      if (this.healthPending === 0) void this.checkHealth().catch(() => {});
+    }, this.options.healthIntervalMs);
     this.timer.unref();
   }
 
@@ -160,18 +185,33 @@ export class ShardRouter implements Router {
   }
 
   /**
-   * Runs an operation on the key's owner. A lost connection marks the owner down and the
-   * operation goes to the next-ranked healthy shard; a timeout counts as a miss and fails it
-   * (ShardTimeoutError), since it may have run.
+   * The tag of a key's records on this shard: '' on the key's home (its top-ranked shard), else
+   * the epochs (as this instance knows them) of the down shards ranked above. Instances that saw
+   * the same outage agree on it; the next outage of the home shard (which was emptied and got a
+   * new epoch when it returned) gives another tag, so copies left from this one are never read.
    */
-  async write<T>(key: string, op: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
+  fallbackTag(key: string, shard: Shard): string {
+    const ranked = this.ranked(key);
+    if (ranked[0] === shard) return '';
+    const above: string[] = [];
+    for (const s of ranked) {
+      if (s === shard) break;
+      above.push(`${s.name}@${s.epoch ?? '?'}`);
+    }
+    return above.join(',');
+  }
+
+  /**
+   * Runs an operation on the key's owner, telling it the fallback tag its record keys carry there.
+   * A lost connection marks the owner down and the operation goes to the next-ranked healthy
+   * shard; a timeout fails it (ShardTimeoutError), since it may have run.
+   */
+  async write<T>(key: string, op: WriteOp<T>): Promise<T> {
     const tried = new Set<Shard>();
     for (;;) {
       const shard = this.owner(key, tried);
       try {
-        const result = await op(shard.redis);
-        shard.misses = 0;
-        return result;
+        return await op(shard.redis, this.fallbackTag(key, shard));
       } catch (err) {
         this.judgeFailure(shard, err);
         tried.add(shard);
@@ -182,21 +222,20 @@ export class ShardRouter implements Router {
   /**
    * Runs a read on every read owner of the key and returns all answers. A shard whose connection
    * is lost is replaced by the next-ranked healthy shard that was not asked yet; a slow one is
-   * left out of this answer.
+   * left out of this answer, unless `required` (then the read fails with ShardTimeoutError: an
+   * unreadable area is not an empty one).
    */
-  async readAll<T>(key: string, op: (redis: ScriptedRedis) => Promise<T>): Promise<T[]> {
+  async readAll<T>(key: string, op: (redis: ScriptedRedis) => Promise<T>, opts: { required?: boolean } = {}): Promise<T[]> {
     const asked = new Set<Shard>();
     const run = async (shard: Shard): Promise<T[]> => {
       asked.add(shard);
       try {
-        const result = await op(shard.redis);
-        shard.misses = 0;
-        return [result];
+        return [await op(shard.redis)];
       } catch (err) {
         try {
           this.judgeFailure(shard, err);
         } catch (failure) {
-          if (failure instanceof ShardTimeoutError) return [];
+          if (failure instanceof ShardTimeoutError && !opts.required) return [];
           throw failure;
         }
         const next = this.ranked(key).find((s) => s.healthy && !asked.has(s));
@@ -213,10 +252,8 @@ export class ShardRouter implements Router {
       this.markDown(shard, (err as Error).message);
       return;
     }
-    if (isTimeout(err)) {
-      this.miss(shard, 'command timed out');
-      throw new ShardTimeoutError(shard.name);
-    }
+    // No miss counted: a stalled event loop times out every command in flight at once.
+    if (isTimeout(err)) throw new ShardTimeoutError(shard.name);
     throw err;
   }
 
@@ -234,21 +271,44 @@ export class ShardRouter implements Router {
     this.membershipChanged(shard);
   }
 
-  /** After M good PINGs in a row: emptied (its data is stale), then serving again. */
-  private async goodPing(shard: Shard): Promise<void> {
+  /**
+   * Joins (start-up) or rejoins (after an outage: fence) the shard's current incarnation; see
+   * lua/shard_epoch.lua. True when this call emptied the shard.
+   */
+  private async takeEpoch(shard: Shard, fence: boolean): Promise<boolean> {
+    const fresh = randomBytes(6).toString('hex');
+    const [epoch, verdict] = (await shard.redis.shardEpoch(SHARD_EPOCH_KEY, shard.epoch ?? '', fresh, fence ? '1' : '0')) as [string, string];
+    shard.epoch = epoch;
+    return verdict === 'fenced';
+  }
+
+  /** A good health check (`epoch`: what the shard holds now). After M in a row a down shard is fenced, then serves again. */
+  private async goodCheck(shard: Shard, epoch: string | null): Promise<void> {
     shard.misses = 0;
-    if (shard.healthy) return;
+    if (shard.healthy) {
+      // Another instance emptied it (an outage this instance did not see), or it restarted
+      // empty between two checks: adopt what it is now, so fallback tags agree across instances.
+      if (epoch !== shard.epoch) {
+        const emptied = await this.takeEpoch(shard, true).catch(() => false);
+        this.log.info({ shard: shard.name, emptied }, 'shard has a new epoch (emptied while it was up for this instance)');
+      }
+      return;
+    }
     shard.successes += 1;
     if (shard.successes < this.options.upAfterSuccesses) return;
+    let emptied: boolean;
     try {
-      await shard.redis.flushdb('ASYNC');
+      emptied = await this.takeEpoch(shard, true);
     } catch {
       shard.successes = 0;
       return;
     }
     shard.healthy = true;
     shard.successes = 0;
-    this.log.info({ shard: shard.name }, 'shard is up (emptied: what it held before is stale)');
+    this.log.info(
+      { shard: shard.name, emptied },
+      emptied ? 'shard is up (emptied: what it held before is stale)' : 'shard is up (another instance emptied it already)',
+    );
     this.membershipChanged(shard);
   }
 
@@ -266,19 +326,30 @@ export class ShardRouter implements Router {
     this.memberships = this.memberships.filter((m) => m.endedAt === null || m.endedAt >= horizon);
   }
 
-  /** One PING per shard; exported for tests that want to force a round instead of waiting. */
-  async checkHealth(): Promise<void> {
+  /**
+   * One health round: each shard's epoch read (the read is the PING). Rounds never overlap: a
+   * call waits for the round in flight, then runs its own. Public for tests that want to force a
+   * round instead of waiting.
+   */
+  checkHealth(): Promise<void> {
+    this.healthPending += 1;
+    const round = this.healthRound.then(() => this.healthOnce());
+    this.healthRound = round.catch(() => {}).finally(() => (this.healthPending -= 1));
+    return round;
+  }
+
+  private async healthOnce(): Promise<void> {
     await Promise.all(
       this.shards.map(async (shard) => {
-        let ok = false;
+        let epoch: string | null;
         try {
-          await shard.redis.ping();
-          ok = true;
+          epoch = await shard.redis.get(SHARD_EPOCH_KEY);
         } catch (err) {
           if (isConnectionLost(err)) this.markDown(shard, (err as Error).message);
           else this.miss(shard, 'health check');
+          return;
         }
-        if (ok) await this.goodPing(shard);
+        await this.goodCheck(shard, epoch);
       }),
     );
   }
