@@ -138,3 +138,33 @@ it('rejects a mutation not known to be idempotent when its socket drops, instead
   await eventually(async () => ((await client.me()) as { status?: string }).status === 'OFFLINE');
   await client.close();
 });
+
+it('does not retry after 4400 (a protocol error will not go away), but does after the server went away (1001)', async () => {
+  // A graphql-ws endpoint that closes every socket as soon as the client speaks: the SDK alone is
+  // under test here, so the closing side is a bare ws server rather than ours.
+  const { WebSocketServer } = await import('ws');
+  const attemptsAfter = async (code: number, reason: string) => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((r) => wss.once('listening', r));
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections += 1;
+      ws.once('message', () => ws.close(code, reason));
+    });
+    const { port } = wss.address() as { port: number };
+    const client = createRidematchClient({ url: `http://127.0.0.1:${port}/graphql`, token: 'any' });
+    // The offers feed wants its socket for good: only the close code decides whether it comes back.
+    let failure: unknown = 'no error';
+    client.driverOffers({ next: () => {}, error: (e) => (failure = e) });
+    await sleep(3_000); // longer than the first backoffs
+    await client.close().catch(() => {}); // closing a socket that is mid-retry may reject with its last close
+    await new Promise((r) => wss.close(r));
+    return { failure, connections };
+  };
+  const protocol = await attemptsAfter(4400, 'Invalid message received');
+  expect(protocol.failure).toBeInstanceOf(ConnectionClosedError);
+  expect(protocol.failure).toMatchObject({ closeCode: 4400 });
+  expect(protocol.connections).toBe(1);
+  const restart = await attemptsAfter(1001, 'going away');
+  expect(restart.connections).toBeGreaterThan(1);
+});
