@@ -16,8 +16,13 @@ const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']
 const ADAPTER_UNREACHABLE = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
 /** SQLSTATE: connection exceptions (08), shutdown / starting up (57P01-03), too many connections. */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
-/** pg's own messages for a connection lost or never made (they carry no code). */
-const PG_LOST = /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly|Client has encountered a connection error/i;
+/**
+ * Messages that say the same without a usable code: pg's own for a connection lost or never made,
+ * Prisma's raw-query failure (P2010, "Code: `N/A`") that could not reach the server, and
+ * Prisma's unknown request error that names the SQLSTATE only in its text ("Code: `57P03`").
+ */
+const PG_LOST =
+  /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly|Client has encountered a connection error|Can't reach database server|Code: `(08...|57P0[123]|53300)`/i;
 
 /**
  * Postgres is unreachable or went away mid-request (not a refused statement): the caller gets
