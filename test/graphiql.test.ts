@@ -9,7 +9,7 @@ import { REQUEST, waitForFeed } from './helpers/actors.ts';
 import { isolatedPage, launchBrowser, screenshot, type IsolatedPage } from './helpers/browser.ts';
 import { registerDrivers, registerRider, report } from './helpers/fixtures.ts';
 import { openGraphiQL } from './helpers/graphiql-page.ts';
-import { http } from './helpers/graphql.ts';
+import { eventually, http } from './helpers/graphql.ts';
 import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
 
 let stack: Stack;
@@ -94,8 +94,10 @@ describe('GraphiQL in a browser that may reach no other host', () => {
     await graphiql.typeQuery('subscription { driverOffers { __typename ... on RideOffer { ride { id } } } }');
     await graphiql.run();
     await waitForFeed(stack, driver!.id);
+    // The browser reports a sent frame asynchronously: the server may have the feed first.
+    const subscribe = await eventually(() => graphiql.frames.find((f) => f.sent && f.message.type === 'subscribe') ?? Promise.reject(new Error('no subscribe frame seen yet')));
     const init = graphiql.frames.find((f) => f.sent && f.message.type === 'connection_init');
-    const subscribe = graphiql.frames.find((f) => f.sent && f.message.type === 'subscribe');
+    expect(init, 'connection_init precedes the subscribe').toBeDefined();
     expect(init?.message.payload ?? {}).not.toHaveProperty('Authorization');
     expect(subscribe?.message.payload.extensions?.headers).toEqual({ Authorization: `Bearer ${token}` });
     expect(await page.locator('.graphiql-response .graphiql-spinner').count(), 'waiting for the first event').toBe(1);
