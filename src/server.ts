@@ -165,9 +165,12 @@ export async function startServer(services: Services, opts: { host?: string; por
       req.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > limit && !res.headersSent) {
+          // Stop the body reaching Yoga at once; drop the connection only once the 413 is out
+          // (destroying it now could cut the answer off before the client reads it).
+          req.pause();
           res.setHeader('connection', 'close');
+          res.once('finish', () => req.destroy());
           tooLarge();
-          req.destroy();
         }
       });
       if (draining) res.setHeader('connection', 'close');

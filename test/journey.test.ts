@@ -47,6 +47,18 @@ async function newRider() {
 const trip = (pickup: { lat: number; lng: number }, km = 3) => ({ pickup, dropoff: offset(pickup.lat, pickup.lng, km), carType: 'ECONOMY' });
 const estimate = async (token: string, input: Record<string, unknown>) => (await http(stack.httpUrl, ESTIMATE, { input }, token));
 
+/** Demand for surge: n ride requests just made at a pickup, each by a rider of its own (already ended). */
+async function recentRequests(pickup: { lat: number; lng: number }, n: number): Promise<void> {
+  const pickupCell = surgeCellOf(pickup.lat, pickup.lng);
+  for (let i = 0; i < n; i++) {
+    const riderId = uniqueId('demand');
+    await registerRider(stack.services, riderId);
+    await stack.services.db.ride.create({
+      data: { id: randomUUID(), riderId, pickupLat: pickup.lat, pickupLng: pickup.lng, dropoffLat: 0, dropoffLng: 0, carType: 'ECONOMY', paymentMethod: 'CARD', status: 'CANCELLED', pickupCell },
+    });
+  }
+}
+
 describe('estimateRide', () => {
   it('prices tariff + distance (straight line × detour) + time, in minor units, at surge 1 with drivers about', async () => {
     const pickup = { lat: 48.2082, lng: 16.3738 };
@@ -75,15 +87,7 @@ describe('estimateRide', () => {
     const driver = await connectDriver(stack, stack.wsUrl, d!);
     await driver.report(offset(pickup.lat, pickup.lng, 0.2));
     const { token } = await newRider();
-    const demand = async (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const riderId = uniqueId('demand');
-        await registerRider(stack.services, riderId);
-        await stack.services.db.ride.create({
-          data: { id: randomUUID(), riderId, pickupLat: pickup.lat, pickupLng: pickup.lng, dropoffLat: 0, dropoffLng: 0, carType: 'ECONOMY', paymentMethod: 'CARD', status: 'CANCELLED', pickupCell: cell },
-        });
-      }
-    };
+    const demand = (n: number) => recentRequests(pickup, n);
     // 1 driver, 4 recent requests: 1 + 0.5 × (4/1 − 1) = 2.5.
     await demand(4);
     expect((await estimate(token, trip(pickup))).data!.estimateRide.surgeMultiplier).toBe(2.5);
@@ -106,15 +110,7 @@ describe('estimateRide', () => {
     const drivers = await registerDrivers(stack.services, [0, 1, 2].map(() => ({ id: uniqueId('step') })));
     for (const [i, d] of drivers.entries()) await report(stack.services, d, offset(pickup.lat, pickup.lng, 0.1 + i * 0.1));
     const { token } = await newRider();
-    const demand = async (n: number) => {
-      for (let i = 0; i < n; i++) {
-        const riderId = uniqueId('demand');
-        await registerRider(stack.services, riderId);
-        await stack.services.db.ride.create({
-          data: { id: randomUUID(), riderId, pickupLat: pickup.lat, pickupLng: pickup.lng, dropoffLat: 0, dropoffLng: 0, carType: 'ECONOMY', paymentMethod: 'CARD', status: 'CANCELLED', pickupCell: cell },
-        });
-      }
-    };
+    const demand = (n: number) => recentRequests(pickup, n);
     const reading = async () => (await estimate(token, trip(pickup))).data!.estimateRide.surgeMultiplier;
     // 3 drivers, 4 requests: raw 1 + 0.5 × (4/3 − 1) = 1.1667 → 1.2 (rounded up to the step).
     await demand(4);
