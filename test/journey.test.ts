@@ -47,6 +47,15 @@ async function newRider() {
 const trip = (pickup: { lat: number; lng: number }, km = 3) => ({ pickup, dropoff: offset(pickup.lat, pickup.lng, km), carType: 'ECONOMY' });
 const estimate = async (token: string, input: Record<string, unknown>) => (await http(stack.httpUrl, ESTIMATE, { input }, token));
 
+/** The ride's rideUpdates (status, driver position, ETA) as its rider and an operator follow them. */
+async function followedByRiderAndAdmin(riderToken: string, rideId: string) {
+  const riderWs = wsConnect(stack.wsUrl, riderToken);
+  const adminWs = wsConnect(stack.wsUrl, await stack.token('admin', 'ops'));
+  await Promise.all([riderWs.connected, adminWs.connected]);
+  const q = 'subscription($id: ID!) { rideUpdates(rideId: $id) { status driverPosition { lat lng } etaMinutes } }';
+  return { riderWs, adminWs, riderUpdates: riderWs.subscribe<any>(q, { id: rideId }), adminUpdates: adminWs.subscribe<any>(q, { id: rideId }) };
+}
+
 /** Demand for surge: n ride requests just made at a pickup, each by a rider of its own (already ended). */
 async function recentRequests(pickup: { lat: number; lng: number }, n: number): Promise<void> {
   const pickupCell = surgeCellOf(pickup.lat, pickup.lng);
@@ -346,12 +355,7 @@ describe('the trip', () => {
   it("streams the driver's position to the rider alone, at most once a second, latest winning, with an ETA", async () => {
     const pickup = { lat: 53.3498, lng: -6.2603 };
     const { driver, rider, ride } = await assignedRide(pickup);
-    const riderWs = wsConnect(stack.wsUrl, rider.token);
-    const adminWs = wsConnect(stack.wsUrl, await stack.token('admin', 'ops'));
-    await Promise.all([riderWs.connected, adminWs.connected]);
-    const q = 'subscription($id: ID!) { rideUpdates(rideId: $id) { status driverPosition { lat lng } etaMinutes } }';
-    const riderUpdates = riderWs.subscribe<any>(q, { id: ride.id });
-    const adminUpdates = adminWs.subscribe<any>(q, { id: ride.id });
+    const { riderWs, adminWs, riderUpdates, adminUpdates } = await followedByRiderAndAdmin(rider.token, ride.id);
     await riderUpdates.next();
     await adminUpdates.next();
     // Ten pings in about 1.5 s, closing in on the pickup.
@@ -378,12 +382,7 @@ describe('the trip', () => {
     const pickup = { lat: 50.0755, lng: 14.4378 };
     const { driver, rider, ride, driverToken } = await assignedRide(pickup);
     const call = (name: string) => http(stack.httpUrl, STEP(name), { id: ride.id }, driverToken);
-    const riderWs = wsConnect(stack.wsUrl, rider.token);
-    const adminWs = wsConnect(stack.wsUrl, await stack.token('admin', 'ops'));
-    await Promise.all([riderWs.connected, adminWs.connected]);
-    const q = 'subscription($id: ID!) { rideUpdates(rideId: $id) { status driverPosition { lat lng } etaMinutes } }';
-    const riderUpdates = riderWs.subscribe<any>(q, { id: ride.id });
-    const adminUpdates = adminWs.subscribe<any>(q, { id: ride.id });
+    const { riderWs, adminWs, riderUpdates, adminUpdates } = await followedByRiderAndAdmin(rider.token, ride.id);
     expect((await riderUpdates.next()).data?.rideUpdates.status).toBe('ASSIGNED');
     await adminUpdates.next();
     const updates = () => riderUpdates.received.map((r) => r.data?.rideUpdates);
