@@ -16,6 +16,7 @@ import { createGraphQLHandler, httpIdentity } from './api/yoga.ts';
 import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
 import { DomainError } from './errors.ts';
+import { limitBodySize } from './http/body-limit.ts';
 import { clientAddress } from './http/client-address.ts';
 import { metricsEndpoint } from './http/metrics-endpoint.ts';
 import { requestIdFrom } from './http/request-id.ts';
@@ -147,32 +148,7 @@ export async function startServer(services: Services, opts: { host?: string; por
       }
       if (path === '/metrics' && metricsOnPublicPort) return serveMetrics(req, res);
       if (req.method === 'GET' && path?.startsWith('/map') && (await serveMapPage(path, res, config.cityMap))) return;
-      const limit = config.http.maxBodyBytes;
-      const tooLarge = () => sendJson(res, 413, { errors: [{ message: `request body over ${limit} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
-      if (Number(req.headers['content-length'] ?? 0) > limit) {
-        // Answer at once; the declared body is read and dropped (never parsed) so the client
-        // can read the answer, within the request timeout.
-        req.resume();
-        return tooLarge();
-      }
-      // A body without a declared length (chunked) is counted as it arrives, and cut off.
-      // This listener puts the stream in flowing mode: Yoga attaches its own reader in the same
-      // tick (no plugin of ours awaits in onRequest), so no chunk is emitted before it listens.
-      // A plugin that awaited before the body is read would lose chunks (test/http-guards
-      // "a body that arrives in pieces" guards this). Buffering the body here instead would
-      // cost Object.keys() over every byte in @whatwg-node's request normalisation.
-      let received = 0;
-      req.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > limit && !res.headersSent) {
-          // Stop the body reaching Yoga at once; drop the connection only once the 413 is out
-          // (destroying it now could cut the answer off before the client reads it).
-          req.pause();
-          res.setHeader('connection', 'close');
-          res.once('finish', () => req.destroy());
-          tooLarge();
-        }
-      });
+      if (limitBodySize(req, res, config.http.maxBodyBytes)) return;
       if (draining) res.setHeader('connection', 'close');
       res.once('close', tracker.begin());
       return yoga(req, res, { clientAddress: clientAddress(req, config.trustProxy), requestId });
