@@ -5,19 +5,31 @@
 // IN_PROGRESS (the odometer on the driver's Redis record) and the minutes it took, capped by the
 // quote (pricing/fare.ts). If Redis lost the odometer, the quote's expected distance is used.
 import type { PricingPolicy } from '../config.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError, notFound } from '../errors.ts';
+import { Prisma, type Ride } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { RideStatus } from '../generated/prisma/enums.ts';
 import { chargedFare, expectedTrip } from '../pricing/fare.ts';
 import type { Tariffs } from '../pricing/tariffs.ts';
 import type { MatchDeps } from './deps.ts';
-import { History } from './history.ts';
+import { History, type HistoryType } from './history.ts';
 import { validateRideId } from './ride-ids.ts';
 import { toRideView, type RideView } from './ride-view.ts';
+import type { Effect } from './transitions.ts';
+import { moveInOneStatement, readRideAndNow } from './trip-sql.ts';
 
-type Step = { from: RideStatus; to: RideStatus; history: string };
-const ARRIVE: Step = { from: 'ASSIGNED', to: 'DRIVER_ARRIVED', history: History.DRIVER_ARRIVED };
-const START: Step = { from: 'DRIVER_ARRIVED', to: 'IN_PROGRESS', history: History.TRIP_STARTED };
+type Step = { from: RideStatus; to: RideStatus; history: HistoryType; set: Prisma.Sql };
+const ARRIVE: Step = { from: 'ASSIGNED', to: 'DRIVER_ARRIVED', history: History.DRIVER_ARRIVED, set: Prisma.sql`"arrivedAt" = now()` };
+const START: Step = { from: 'DRIVER_ARRIVED', to: 'IN_PROGRESS', history: History.TRIP_STARTED, set: Prisma.sql`"startedAt" = now()` };
+/** What completion sets (the fare) is computed per ride: see complete(). */
+const COMPLETE: Step = { from: 'IN_PROGRESS', to: 'COMPLETED', history: History.COMPLETED, set: Prisma.empty };
+
+/** Besides the move: what else runs once it committed, the history entry's detail, the log line. */
+interface StepExtras {
+  after?: Effect;
+  detail?: string;
+  report?: (ride: Ride) => void;
+}
 
 export class Trip {
   constructor(
@@ -32,50 +44,71 @@ export class Trip {
     return this.step(driverId, rideId, ARRIVE, log);
   }
 
-  async startTrip(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
-    return this.step(driverId, rideId, START, log, () => this.deps.records.startOdometer(driverId, rideId));
+  startTrip(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
+    return this.step(driverId, rideId, START, log, { after: () => this.deps.records.startOdometer(driverId, rideId) });
   }
 
   /** The assigned driver dropped the rider off: COMPLETED, the fare charged, the driver free again. */
   async complete(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<RideView> {
     validateRideId(rideId);
-    const { transitions, records, notifier, telemetry, db } = this.deps;
-    // Redis and the tariff are read before the transaction (no I/O but Postgres inside it).
-    const before = await db.ride.findUnique({ where: { id: rideId } });
-    const odometer = before?.driverId === driverId ? await records.odometer(driverId, rideId).catch(() => null) : null;
-    const tariff = before ? await this.tariffs.of(before.carType) : null;
-    return transitions.run(rideId, async (tx, { ride, now }, effects) => {
-      if (ride.driverId !== driverId) throw new DomainError('FORBIDDEN', 'only the assigned driver can complete a ride');
-      if (ride.status === 'COMPLETED') return toRideView(ride);
-      if (ride.status !== 'IN_PROGRESS') throw new DomainError('INVALID_STATE', `the trip has not started: the ride is ${ride.status}`);
-      const travelledKm = Math.round((odometer ?? expectedTrip({ lat: ride.pickupLat, lng: ride.pickupLng }, { lat: ride.dropoffLat, lng: ride.dropoffLng }, this.pricing).distanceKm) * 100) / 100;
-      const tripMinutes = Math.round(((now.getTime() - (ride.startedAt ?? now).getTime()) / 60_000) * 100) / 100;
-      const quote = { total: ride.quotedTotal ?? Number.MAX_SAFE_INTEGER, surgeMultiplier: ride.surgeMultiplier ?? 1 };
-      const finalFare = chargedFare(tariff!, quote, travelledKm, tripMinutes);
-      const updated = await tx.ride.update({
-        where: { id: rideId },
-        data: { status: 'COMPLETED', endedAt: now, travelledKm, tripMinutes, finalFare, currency: ride.currency ?? tariff!.currency, version: { increment: 1 } },
-      });
-      await tx.rideHistory.create({
-        data: { rideId, type: History.COMPLETED, driverId, detail: `${travelledKm} km, ${tripMinutes} min, fare ${finalFare}${odometer === null ? ' (expected distance: odometer lost)' : ''}`, at: now },
-      });
-      effects.push(() => records.release(driverId, rideId), () => notifier.rideChanged(updated));
-      effects.push(async () => telemetry.ended(log.child({ travelledKm, tripMinutes, finalFare }), updated, 'completed'));
-      return toRideView(updated);
+    const { records, telemetry, db } = this.deps;
+    // The fare is computed from the ride as read, without a lock: nothing it uses changes while
+    // the ride is IN_PROGRESS, and the move below happens only if it still is. The odometer
+    // (Redis) and the tariff are read between the two statements, never while a connection is held.
+    const read = await readRideAndNow(db, rideId);
+    if (!read) throw notFound('ride', rideId);
+    const { ride: before, now } = read;
+    const early = whyNot(driverId, before, COMPLETE);
+    if (early === 'already') return toRideView(before);
+    if (early) throw early;
+    const odometer = await records.odometer(driverId, rideId).catch(() => null);
+    const tariff = await this.tariffs.of(before.carType);
+    const travelledKm = Math.round((odometer ?? expectedTrip({ lat: before.pickupLat, lng: before.pickupLng }, { lat: before.dropoffLat, lng: before.dropoffLng }, this.pricing).distanceKm) * 100) / 100;
+    const tripMinutes = Math.round(((now.getTime() - (before.startedAt ?? now).getTime()) / 60_000) * 100) / 100;
+    const quote = { total: before.quotedTotal ?? Number.MAX_SAFE_INTEGER, surgeMultiplier: before.surgeMultiplier ?? 1 };
+    const finalFare = chargedFare(tariff, quote, travelledKm, tripMinutes);
+    const completion: Step = {
+      ...COMPLETE,
+      set: Prisma.sql`"endedAt" = ${now}::timestamptz, "travelledKm" = ${travelledKm}::float8, "tripMinutes" = ${tripMinutes}::float8,
+                      "finalFare" = ${finalFare}::int, currency = ${before.currency ?? tariff.currency}`,
+    };
+    return this.step(driverId, rideId, completion, log, {
+      after: () => records.release(driverId, rideId),
+      detail: `${travelledKm} km, ${tripMinutes} min, fare ${finalFare}${odometer === null ? ' (expected distance: odometer lost)' : ''}`,
+      report: (ride) => telemetry.ended(log.child({ travelledKm, tripMinutes, finalFare }), ride, 'completed'),
     });
   }
 
-  private step(driverId: string, rideId: string, step: Step, log: Logger, after?: () => Promise<unknown>): Promise<RideView> {
-    return this.deps.transitions.run(rideId, async (tx, { ride, now }, effects) => {
-      if (ride.driverId !== driverId) throw new DomainError('FORBIDDEN', 'only the assigned driver can do this');
-      if (ride.status === step.to) return toRideView(ride); // a retry: the same answer
-      if (ride.status !== step.from) throw new DomainError('INVALID_STATE', `the ride is ${ride.status}, not ${step.from}`);
-      const stamp = step.to === 'DRIVER_ARRIVED' ? { arrivedAt: now } : { startedAt: now };
-      const updated = await tx.ride.update({ where: { id: rideId }, data: { status: step.to, ...stamp, version: { increment: 1 } } });
-      await tx.rideHistory.create({ data: { rideId, type: step.history, driverId, at: now } });
-      effects.push(() => this.deps.notifier.rideChanged(updated), async () => this.deps.telemetry.tripStep(log, updated));
-      if (after) effects.push(after);
-      return toRideView(updated);
-    });
+  /**
+   * The step's move in one statement (trip-sql.ts), then its effects once committed. A ride that
+   * did not move is explained: another driver's, the step already done (the same answer again),
+   * or the wrong state.
+   */
+  private async step(
+    driverId: string,
+    rideId: string,
+    step: Step,
+    log: Logger,
+    { after, detail, report = (ride) => this.deps.telemetry.tripStep(log, ride) }: StepExtras = {},
+  ): Promise<RideView> {
+    validateRideId(rideId);
+    const outcome = await moveInOneStatement(this.deps.db, { rideId, driverId, ...step, detail });
+    if (!outcome) throw notFound('ride', rideId);
+    const { ride, moved } = outcome;
+    if (!moved) {
+      const refusal = whyNot(driverId, ride, step);
+      if (refusal && refusal !== 'already') throw refusal;
+      return toRideView(ride);
+    }
+    await this.deps.transitions.runEffects([() => this.deps.notifier.rideChanged(ride), async () => report(ride), ...(after ? [after] : [])]);
+    return toRideView(ride);
   }
+}
+
+/** Why this driver cannot take the ride through the step; 'already' when the step is done. */
+function whyNot(driverId: string, ride: Ride, step: Step): DomainError | 'already' | null {
+  if (ride.driverId !== driverId) return new DomainError('FORBIDDEN', 'only the assigned driver can do this');
+  if (ride.status === step.to) return 'already';
+  if (ride.status !== step.from) return new DomainError('INVALID_STATE', `the ride is ${ride.status}, not ${step.from}`);
+  return null;
 }
