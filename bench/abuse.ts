@@ -115,7 +115,7 @@ try {
 }
 const dir = path.resolve(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
-const file = path.join(dir, `abuse-${new Date().toISOString().slice(0, 16).replace(':', '')}.md`);
+const file = path.join(dir, `abuse-${new Date().toISOString().slice(0, 19).replaceAll(':', '')}.md`);
 writeFileSync(file, `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));
 console.log(`written to ${path.relative(process.cwd(), file)}`);

@@ -62,7 +62,7 @@ for (const q of queries) {
 }
 await client.end();
 
-const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', 'T');
+const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
 const file = path.resolve(import.meta.dirname, 'results', `analytics-${stamp}.md`);
 writeFileSync(
   file,

@@ -241,7 +241,7 @@ Watched through the subscription for ${WATCH_S} s:
 | --- | --- | --- | --- | --- |
 ${w.seen.map((s, j) => `| ${j + 1} | ${s.level} | ${s.items} | ${s.bytes.toLocaleString('en')} | ${s.gapMs === null ? '-' : f1(s.gapMs)} |`).join('\n')}`;
 });
-const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '');
+const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '');
 const file = path.resolve(import.meta.dirname, 'results', `city-map-${stamp}.md`);
 writeFileSync(
   file,

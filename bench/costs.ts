@@ -5,9 +5,13 @@
 //   - API: the server process' CPU time (/proc), less its idle CPU over as long (the round poller);
 //   - Redis: the shards' CPU (INFO cpu) less their idle CPU, and the time in scripts and in
 //     PUBLISH (INFO commandstats; the first shard also carries the event bus in this set-up);
+//   - Redis per script: each script's own server time (SLOWLOG at a 0 µs threshold, see
+//     lib/script-times.ts), e.g. the claim of an accept apart from the rest of it;
 //   - Postgres: CPU time of the backends serving this database (/proc of the pg_stat_activity
 //     pids), less their idle CPU, and the transactions and rows per ride (pg_stat_database, read
 //     after the statistics are flushed).
+// Then the probes drive their rides to the end: arrive and start (one phase, two steps per ride)
+// and complete, each measured the same way.
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Db } from '../src/db/client.ts';
@@ -16,6 +20,8 @@ import type { BoundingBox } from '../src/sim/simulation.ts';
 import { clientFor, randomPoint, registerFleet } from './lib/fleet.ts';
 import { cpuMsBetween, cpuMsOf } from './lib/proc-cpu.ts';
 import { redisBetween, sampleRedis } from './lib/redis-stats.ts';
+import { timeScripts, type TimeByName } from './lib/script-times.ts';
+import { SCRIPT_NAMES } from '../src/redis/scripts.ts';
 
 export interface PhaseCost {
   operations: number;
@@ -26,6 +32,8 @@ export interface PhaseCost {
   /** PUBLISH time: the event bus, which a deployment keeps on its own Redis. */
   busUs: number;
   redisByCommand: Record<string, { calls: number; usec: number }>;
+  /** Redis server time by script name (and plain command), summed over the phase. */
+  redisByScript: TimeByName;
   postgresCpuUs: number;
 }
 
@@ -35,7 +43,10 @@ export interface CostResult {
   acceptsWon: number;
   request: PhaseCost;
   accept: PhaseCost;
-  /** Per ride, request and accept together (pg_stat_database). */
+  /** arrivedAtPickup and startTrip: two operations per ride. */
+  tripSteps: PhaseCost;
+  complete: PhaseCost;
+  /** Per ride, from request to completion (pg_stat_database). */
   postgresPerRide: { transactions: number; inserted: number; updated: number; activeMs: number };
 }
 
@@ -90,7 +101,7 @@ export async function benchCosts(opts: {
     const idleRaw = await between(idleFrom);
     const before = await sample();
     const started = performance.now();
-    const operations = await run();
+    const { result: operations, byName: redisByScript } = await timeScripts(opts.shards, SCRIPT_NAMES, run);
     const seconds = (performance.now() - started) / 1000;
     const load = await between(before);
     const scale = (seconds * 1000) / idleMs;
@@ -103,6 +114,7 @@ export async function benchCosts(opts: {
       redisScriptUs: load.redis.scriptUs / operations,
       busUs: (load.redis.byCommand.publish?.usec ?? 0) / operations,
       redisByCommand: load.redis.byCommand,
+      redisByScript,
       postgresCpuUs: ((load.pgMs - idle.pgMs) * 1000) / operations,
     };
   };
@@ -130,23 +142,45 @@ export async function benchCosts(opts: {
       return RIDES;
     });
     let accepted = 0;
+    const wonBy: boolean[] = [];
     const accept = await phase(async () => {
       await inParallel([...drivers.keys()], async (i) => {
         const answer = await drivers[i]!.acceptRide(rideIds[i]!).catch(() => null);
-        if (answer?.__typename === 'RideAssignment') accepted += 1;
+        if (answer?.__typename === 'RideAssignment') {
+          accepted += 1;
+          wonBy[i] = true;
+        }
       });
       return RIDES;
     });
+    // The rides the probes won, driven to the end (a ride a probe did not win is not its own).
+    const won = [...drivers.keys()].filter((i) => wonBy[i]);
+    const tripSteps = await phase(async () => {
+      await inParallel(won, async (i) => {
+        await drivers[i]!.arrivedAtPickup(rideIds[i]!);
+        await drivers[i]!.startTrip(rideIds[i]!);
+      });
+      return won.length * 2;
+    });
+    let completed = 0;
+    const complete = await phase(async () => {
+      await inParallel(won, async (i) => {
+        const ride = await drivers[i]!.completeRide(rideIds[i]!).catch(() => null);
+        if (ride?.status === 'COMPLETED') completed += 1;
+      });
+      return won.length;
+    });
     await new Promise((r) => setTimeout(r, PG_STATS_FLUSH_MS));
     const stats1 = await dbStats();
-    // Free the probes again (not measured).
-    await inParallel([...drivers.keys()], async (i) => void (await drivers[i]!.completeRide(rideIds[i]!).catch(() => null)));
     if (accepted < RIDES) console.warn(`(f) ${accepted}/${RIDES} accepts won (a probe was not among the ride's nearest drivers)`);
+    if (completed < won.length) console.warn(`(f) ${completed}/${won.length} rides completed`);
     return {
       onlineDrivers: opts.onlineDrivers,
       acceptsWon: accepted,
       request,
       accept,
+      tripSteps,
+      complete,
       postgresPerRide: {
         transactions: (Number(stats1.xact) - Number(stats0.xact)) / RIDES,
         inserted: (Number(stats1.ins) - Number(stats0.ins)) / RIDES,

@@ -200,7 +200,7 @@ const lines = [
 ];
 const dir = path.resolve(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
-const file = path.join(dir, `pubsub-${date.slice(0, 16).replace(':', '')}.md`);
+const file = path.join(dir, `pubsub-${date.slice(0, 19).replaceAll(':', '')}.md`);
 writeFileSync(file, `${lines.join('\n')}\n`);
 console.log(lines.slice(4, 6 + results.length).join('\n'));
 console.log(`report written to ${path.relative(process.cwd(), file)}`);

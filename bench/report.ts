@@ -103,8 +103,33 @@ function costTable(r: BenchReport): string {
     ...(r.search ? [`| search, first round (c) | - | - | ${n(r.search.ours.serverUsPerSearch, 1)} µs / - | - | - |`] : []),
     `| requestRide (${c.request.operations} rides, ${n(c.request.seconds, 1)} s) | ${n(c.request.apiCpuUs)} µs | ${n(c.request.redisCpuUs)} µs | ${n(c.request.redisScriptUs)} µs / ${n(c.request.busUs)} µs | ${calls(c.request)} | ${n(c.request.postgresCpuUs)} µs |`,
     `| acceptRide (${c.accept.operations} accepts, ${c.acceptsWon} won, ${n(c.accept.seconds, 1)} s) | ${n(c.accept.apiCpuUs)} µs | ${n(c.accept.redisCpuUs)} µs | ${n(c.accept.redisScriptUs)} µs / ${n(c.accept.busUs)} µs | ${calls(c.accept)} | ${n(c.accept.postgresCpuUs)} µs |`,
+    ...(c.tripSteps ? [phaseRow(`arrivedAtPickup / startTrip (${c.tripSteps.operations} steps)`, c.tripSteps), phaseRow(`completeRide (${c.complete.operations} rides)`, c.complete)] : []),
     '',
-    `Postgres per ride (request + accept, pg_stat_database, includes the round poller's background queries): ${n(c.postgresPerRide.transactions, 1)} transactions, ${n(c.postgresPerRide.inserted, 1)} rows inserted, ${n(c.postgresPerRide.updated, 1)} rows updated, ${n(c.postgresPerRide.activeMs, 2)} ms active time.`,
+    `Postgres per ride (${c.tripSteps ? 'request, accept, arrive, start, complete' : 'request + accept'}; pg_stat_database, includes the round poller's background queries): ${n(c.postgresPerRide.transactions, 1)} transactions, ${n(c.postgresPerRide.inserted, 1)} rows inserted, ${n(c.postgresPerRide.updated, 1)} rows updated, ${n(c.postgresPerRide.activeMs, 2)} ms active time.`,
+    ...(c.request.redisByScript ? ['', scriptTable(c)] : []),
+  ].join('\n');
+
+  function phaseRow(name: string, p: PhaseCost): string {
+    return `| ${name} | ${n(p.apiCpuUs)} µs | ${n(p.redisCpuUs)} µs | ${n(p.redisScriptUs)} µs / ${n(p.busUs)} µs | ${calls(p)} | ${n(p.postgresCpuUs)} µs |`;
+  }
+}
+
+/** Redis time per script in each phase of (f) (SLOWLOG): what one claim, one search… costs. */
+function scriptTable(c: CostResult): string {
+  const phases: Array<[string, PhaseCost]> = [['requestRide', c.request], ['acceptRide', c.accept], ['arrive / start', c.tripSteps], ['completeRide', c.complete]];
+  const rows = phases.flatMap(([name, p]) =>
+    Object.entries(p.redisByScript)
+      .filter(([, t]) => t.usec > 0)
+      .sort((a, b) => b[1].usec - a[1].usec)
+      .slice(0, 6)
+      .map(([script, t]) => `| ${name} | ${script} | ${n(t.calls / p.operations, 2)} | ${n(t.usec / t.calls, 1)} µs | ${n(t.usec / p.operations, 1)} µs |`),
+  );
+  return [
+    "Redis server time by script (each phase's six largest; SLOWLOG at a 0 µs threshold, all shards; the bus is on the first shard here, so PUBLISH shows too):",
+    '',
+    '| phase | script or command | calls per operation | per call | per operation |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
   ].join('\n');
 }
 
@@ -205,7 +230,7 @@ export function renderReport(r: BenchReport, chartFile?: string): { markdown: st
   const markdown = [
     `# Ridematch benchmark, ${r.date}`,
     '',
-    `Machine: ${r.machine.cpu}, ${r.machine.memoryGiB} GiB; Node ${r.machine.node}; ${r.machine.redis}; ${r.machine.postgres}; ${r.machine.shards} local shards. ${r.machine.note}. Whole run: ${r.durationSeconds} s (\`npm run bench\`${(r.settings.phases as string[] | undefined)?.length === 8 ? '' : `, phases ${(r.settings.phases as string[]).join(', ')}`}).`,
+    `Code: ${r.machine.commit ?? 'not recorded'}. Machine: ${r.machine.cpu}, ${r.machine.memoryGiB} GiB; Node ${r.machine.node}; ${r.machine.redis}; ${r.machine.postgres}; ${r.machine.shards} local shards. ${r.machine.note}. Whole run: ${r.durationSeconds} s (\`npm run bench\`${(r.settings.phases as string[] | undefined)?.length === 8 ? '' : `, phases ${(r.settings.phases as string[]).join(', ')}`}).`,
     '',
     'Failed operations are never dropped: each ranks as +infinity in its percentiles ("failed" where the rank falls on one), and every latency line says how many failed. A latency verdict within the load generator\'s own event-loop delay p99 of its limit is "inconclusive".',
     '',

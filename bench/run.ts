@@ -196,7 +196,8 @@ if (needsMatch) {
       box: CITY,
       onlineDrivers: Math.max(...SETTINGS.densities),
     });
-    log(`(f) requestRide: API ${costs.request.apiCpuUs.toFixed(0)} µs CPU, accept: API ${costs.accept.apiCpuUs.toFixed(0)} µs CPU`);
+    const claim = costs.accept.redisByScript.claim;
+    log(`(f) API CPU: requestRide ${costs.request.apiCpuUs.toFixed(0)} µs, accept ${costs.accept.apiCpuUs.toFixed(0)} µs, trip step ${costs.tripSteps.apiCpuUs.toFixed(0)} µs, complete ${costs.complete.apiCpuUs.toFixed(0)} µs; Redis per claim ${claim ? (claim.usec / claim.calls).toFixed(1) : '-'} µs`);
   }
   await match.tearDown();
 }
@@ -278,6 +279,8 @@ const report: BenchReport = {
     redis: version('redis-server', ['--version']),
     postgres: version('psql', ['--version']),
     shards: shards.length,
+    // Which code ran: the commit, and whether the tree had changes on top of it.
+    commit: `${version('git', ['rev-parse', '--short', 'HEAD'])}${version('git', ['status', '--porcelain', '--untracked-files=no']) === '' ? '' : ' + uncommitted changes'}`,
     loadAverageStart: Number(loadAverageAtStart.toFixed(2)),
     loadAverageEnd: Number(os.loadavg()[0]!.toFixed(2)),
     note: `server, load generator, 3 redis-server shards and PostgreSQL share this machine with whatever else runs on it (1-minute load average ${loadAverageAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end; each phase's own is in its conditions)`,
@@ -295,7 +298,8 @@ const report: BenchReport = {
 // BENCH_RESULTS_DIR: somewhere else for a trial run with reduced settings (bench/results keeps full runs).
 const resultsDir = process.env.BENCH_RESULTS_DIR ?? path.resolve(import.meta.dirname, 'results');
 mkdirSync(resultsDir, { recursive: true });
-const stamp = report.date.slice(0, 16).replace(':', '');
+// To the second: runs a minute apart must not overwrite each other's reports.
+const stamp = report.date.slice(0, 19).replaceAll(':', '');
 const { markdown, table } = renderReport(report, `${stamp}.svg`);
 const base = path.join(resultsDir, stamp);
 writeFileSync(`${base}.md`, markdown);

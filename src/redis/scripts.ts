@@ -32,6 +32,7 @@ const SCRIPTS = {
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
+export const SCRIPT_NAMES = Object.keys(SCRIPTS) as ScriptName[];
 type Arg = string | number;
 
 type Scripts = { [K in ScriptName]: (...keysThenArgs: Arg[]) => Promise<unknown> };
