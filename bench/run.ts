@@ -53,6 +53,9 @@ const CITY = boxAround(12.9716, 77.5946, 30); // 900 km²: 50k drivers ≈ 55 pe
 const started = Date.now();
 const log = (line: string) => console.log(`[bench +${Math.round((Date.now() - started) / 1000)}s] ${line}`);
 
+/** Which code runs, read at the start: the commit, and whether the tree had changes on top of it. */
+const CODE = `${version('git', ['rev-parse', '--short', 'HEAD'])}${version('git', ['status', '--porcelain', '--untracked-files=no']) === '' ? '' : ' + uncommitted changes'}`;
+
 function version(cmd: string, args: string[]): string {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8' }).trim().split('\n')[0]!;
@@ -279,8 +282,7 @@ const report: BenchReport = {
     redis: version('redis-server', ['--version']),
     postgres: version('psql', ['--version']),
     shards: shards.length,
-    // Which code ran: the commit, and whether the tree had changes on top of it.
-    commit: `${version('git', ['rev-parse', '--short', 'HEAD'])}${version('git', ['status', '--porcelain', '--untracked-files=no']) === '' ? '' : ' + uncommitted changes'}`,
+    commit: CODE,
     loadAverageStart: Number(loadAverageAtStart.toFixed(2)),
     loadAverageEnd: Number(os.loadavg()[0]!.toFixed(2)),
     note: `server, load generator, 3 redis-server shards and PostgreSQL share this machine with whatever else runs on it (1-minute load average ${loadAverageAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end; each phase's own is in its conditions)`,
