@@ -3,7 +3,7 @@
 // server's time goes, and writes bench/results/<date>.md, .json and .svg. Never asserts timings.
 // BENCH_PHASES=ingest,match,… runs only those phases (trial runs; the report shows what ran).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -122,6 +122,11 @@ async function profiled<T>(name: string, prepare: (server: ChildServer) => Promi
   // The main thread writes the largest profile (tsx's loader thread writes a small one too).
   const file = readdirSync(dir).map((f) => path.join(dir, f)).sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
   const summary = summariseProfile(file, window, 12);
+  // BENCH_KEEP_PROFILES=<dir>: keep the .cpuprofile (open it in Chrome DevTools) to look deeper.
+  if (process.env.BENCH_KEEP_PROFILES) {
+    mkdirSync(process.env.BENCH_KEEP_PROFILES, { recursive: true });
+    copyFileSync(file, path.join(process.env.BENCH_KEEP_PROFILES, `${name}.cpuprofile`));
+  }
   rmSync(dir, { recursive: true, force: true });
   return summary;
 }
@@ -248,10 +253,12 @@ if (PHASES.has('memory')) {
 let profiles: BenchReport['profiles'];
 if (PHASES.has('profiles')) {
   log('profiles: ingest and matching, each on its own profiled server');
+  // The same drivers as (a), registered here too: a profile run alone must not profile refusals.
+  const ingestFleet = await registerFleet(db, 'ingest', SETTINGS.ingestSockets);
   const ingestProfile = await profiled(
     'ingest',
     async (s) => s.url,
-    (url) => loadOurs(url, Array.from({ length: SETTINGS.ingestSockets }, (_, i) => ({ id: `ingest-${i}` })), 1_000, SETTINGS.ingestSeconds),
+    (url) => loadOurs(url, ingestFleet, 1_000, SETTINGS.ingestSeconds),
   );
   const matchProfile = await profiled(
     'match',

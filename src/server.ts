@@ -12,6 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { untilExpiry } from './api/until-expiry.ts';
 import { MAX_TIMER_MS } from './clock.ts';
 import { resolveOperation } from './api/persisted-operations.ts';
+import { coalesceFrames } from './api/coalesced-frames.ts';
 import { createGraphQLHandler, httpIdentity } from './api/yoga.ts';
 import type { Services } from './app.ts';
 import { identityFromAuthorization, type Identity } from './auth.ts';
@@ -174,7 +175,10 @@ export async function startServer(services: Services, opts: { host?: string; por
     const origin = req.headers.origin;
     if (origin && !isOwnOrigin(origin, req.headers.host) && !originAllowed(origin)) return refuseUpgrade(socket, 403, 'Forbidden');
     req.headers['x-request-id'] = requestIdFrom(req.headers['x-request-id']);
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      coalesceFrames(ws, socket);
+      wss.emit('connection', ws, req);
+    });
   });
 
   // graphql-ws calls onComplete/onError just before it writes the final message: end the count a
