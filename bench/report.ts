@@ -125,7 +125,7 @@ function scriptTable(c: CostResult): string {
       .map(([script, t]) => `| ${name} | ${script} | ${n(t.calls / p.operations, 2)} | ${n(t.usec / t.calls, 1)} µs | ${n(t.usec / p.operations, 1)} µs |`),
   );
   return [
-    "Redis server time by script (each phase's six largest; SLOWLOG at a 0 µs threshold, all shards; the bus is on the first shard here, so PUBLISH shows too):",
+    "Redis server time by script (each phase's six largest; SLOWLOG at a 0 µs threshold, all shards). The commands a script runs inside show on lines of their own too (GEOSEARCH, ZSCORE and HGET of `nearest`), and their time is also inside the script's; the bus is on the first shard here, so PUBLISH shows too:",
     '',
     '| phase | script or command | calls per operation | per call | per operation |',
     '| --- | --- | --- | --- | --- |',
