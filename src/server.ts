@@ -12,6 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { untilExpiry } from './api/until-expiry.ts';
 import { MAX_TIMER_MS } from './clock.ts';
 import { resolveOperation } from './api/persisted-operations.ts';
+import { logClientProtocolErrors } from './api/client-protocol-errors.ts';
 import { coalesceFrames } from './api/coalesced-frames.ts';
 import { createGraphQLHandler, httpIdentity } from './api/yoga.ts';
 import type { Services } from './app.ts';
@@ -177,6 +178,7 @@ export async function startServer(services: Services, opts: { host?: string; por
     req.headers['x-request-id'] = requestIdFrom(req.headers['x-request-id']);
     wss.handleUpgrade(req, socket, head, (ws) => {
       coalesceFrames(ws, socket);
+      logClientProtocolErrors(ws, log);
       wss.emit('connection', ws, req);
     });
   });

@@ -2,7 +2,7 @@
 // request id of the HTTP request or graphql-ws operation that caused it (a caller's x-request-id
 // kept, returned in the HTTP response), the caller's role and id, the ride's and driver's ids;
 // nothing per location update, and no token on any line.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { OFFERS, REQUEST, UPDATE_LOCATION } from './helpers/actors.ts';
 import { offset, registerDrivers, registerRider } from './helpers/fixtures.ts';
@@ -153,5 +153,61 @@ describe('the log lines of one ride', () => {
     const kept = await fetch(stack.httpUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'Root=1-abc:def' }, body: '{"query":"{ __typename }"}' });
     expect(kept.headers.get('x-request-id')).toBe('Root=1-abc:def');
     expect(kept.status).toBe(200);
+  });
+});
+
+describe("errors the API masks (a frozen shard, a lost database)", () => {
+  const own: Line[] = [];
+  let frozen: Stack;
+  beforeAll(async () => {
+    frozen = await startStack({ env: { LOG_LEVEL: 'info', REDIS_COMMAND_TIMEOUT_MS: '200' }, logTo: { write: (line: string) => void own.push(JSON.parse(line)) } });
+  });
+  afterAll(() => frozen?.stop());
+
+  it('are one JSON line on our log, like every other line, and nothing on the console', async () => {
+    // Yoga's own logger printed them with console.error: several lines of text and a stack,
+    // outside our scrubbing of credentials.
+    const printed: unknown[][] = [];
+    const spies = (['error', 'warn', 'info', 'log', 'debug'] as const).map((method) => vi.spyOn(console, method).mockImplementation((...args) => void printed.push(args)));
+    const [profile] = await registerDrivers(frozen.services, [{ id: uniqueId('frz') }]);
+    const token = await frozen.token('driver', profile!.id);
+    for (const shard of frozen.shards) shard.pause();
+    try {
+      const res = await fetch(frozen.httpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: UPDATE_LOCATION, variables: { input: { lat: 59.33, lng: 18.07, recordedAt: new Date().toISOString() } } }),
+      });
+      const body = (await res.json()) as Line;
+      expect(body.errors[0].extensions.code).toMatch(/^(RETRYABLE|SERVICE_UNAVAILABLE)$/);
+      const masked = own.find((l) => l.source === 'graphql-yoga');
+      expect(masked).toMatchObject({ level: 50, err: { message: expect.any(String) } });
+      expect(printed).toEqual([]);
+    } finally {
+      for (const shard of frozen.shards) shard.resume();
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+});
+
+describe("a client's WebSocket protocol error (a frame over WS_MAX_PAYLOAD_BYTES)", () => {
+  it('closes that socket with 1009 and is one line on our log, nothing on the console', async () => {
+    // graphql-ws printed "Internal error emitted on a WebSocket socket" and the stack with
+    // console.error for every such frame: any client could write to stderr at will.
+    const printed: unknown[][] = [];
+    const spies = (['error', 'warn'] as const).map((method) => vi.spyOn(console, method).mockImplementation((...args) => void printed.push(args)));
+    const linesBefore = lines.length;
+    const ws = new WebSocket(stack.wsUrl, 'graphql-transport-ws');
+    try {
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      ws.send('x'.repeat(stack.config.ws.maxPayloadBytes + 1));
+      expect(await closed).toBe(1009);
+      await eventually(() => lines.slice(linesBefore).some((l) => l.msg === 'WebSocket closed: protocol error from the client'));
+      expect(printed).toEqual([]);
+    } finally {
+      ws.terminate();
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 });

@@ -17,6 +17,7 @@ import type { GraphQLContext } from '../schema/builder.ts';
 import { maskError, toGraphQLError } from '../schema/errors.ts';
 import { schema } from '../schema/index.ts';
 import { persistedOperationPlugins } from './persisted-operations.ts';
+import { yogaLogger } from './yoga-logger.ts';
 import { graphiqlAssets, renderGraphiQL } from './graphiql.ts';
 import { errorCodes, operationBudget, operationMetrics, subscriptionsOverWebSocketOnly } from './plugins.ts';
 
@@ -87,7 +88,7 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
       return { origin: [origin], credentials: true, methods: ['GET', 'POST'], maxAge: 600 };
     },
     maskedErrors: { maskError },
-    logging: config.logLevel === 'silent' ? false : 'warn',
+    logging: yogaLogger(services.log),
     context: async (initial) => {
       // WS operations arrive with the identity from the socket; HTTP ones carry a header.
       const identity =
