@@ -172,15 +172,12 @@ export class Events {
 
   /**
    * A driver's offers feed: the live offers they hold now, then every new offer or revoke.
-   * `current` reads the live offers; `ended` explains offers the feed delivered that are no
-   * longer live (used when catching up after the bus was away).
+   * `offers` reads the live offers, and explains offers the feed delivered that are no longer
+   * live (used when catching up after the bus was away). One reader for every feed: a feed
+   * holds no closures of its own.
    */
-  driverOffers(
-    current: () => Promise<DriverOfferEvent[]>,
-    ended: (rideIds: string[]) => Promise<DriverOfferEvent[]>,
-    driverId: string,
-  ): AsyncIterableIterator<DriverOfferEvent> {
-    return new CatchUpStream(this.fanOut, this.streams, [topics.driverOffers(driverId)], new DriverOffersPolicy(current, ended));
+  driverOffers(driverId: string, offers: OfferReads): AsyncIterableIterator<DriverOfferEvent> {
+    return new CatchUpStream(this.fanOut, this.streams, [topics.driverOffers(driverId)], new DriverOffersPolicy(driverId, offers));
   }
 
   /**
@@ -250,6 +247,12 @@ interface StreamPolicy<In, Out> {
   accept(event: In, from: 'live' | 'snapshot' | 'catch-up'): Out | null;
 }
 
+/** Where a driver's offers feed reads the current state (match/ride-queries.ts). */
+export interface OfferReads {
+  liveOffers(driverId: string): Promise<Array<Omit<Extract<DriverOfferEvent, { kind: 'offer' }>, 'kind'>>>;
+  endedOffers(driverId: string, rideIds: string[]): Promise<Array<{ rideId: string; reason: RevokeReason }>>;
+}
+
 /** Offers are delivered once per round, and a revoke once per ride. */
 class DriverOffersPolicy implements StreamPolicy<DriverOfferEvent, DriverOfferEvent> {
   /**
@@ -259,16 +262,18 @@ class DriverOffersPolicy implements StreamPolicy<DriverOfferEvent, DriverOfferEv
   private told: Map<string, number | 'revoked'> | null = null;
 
   constructor(
-    private readonly current: () => Promise<DriverOfferEvent[]>,
-    private readonly ended: (rideIds: string[]) => Promise<DriverOfferEvent[]>,
+    private readonly driverId: string,
+    private readonly reads: OfferReads,
   ) {}
 
   async snapshot(catchingUp: boolean): Promise<DriverOfferEvent[]> {
-    const live = await this.current();
+    const live: DriverOfferEvent[] = (await this.reads.liveOffers(this.driverId)).map((o) => ({ kind: 'offer', ...o }));
     if (!catchingUp || !this.told) return live;
     const liveRides = new Set(live.map((e) => (e.kind === 'offer' ? e.ride.id : '')));
     const gone = [...this.told].filter(([rideId, state]) => state !== 'revoked' && !liveRides.has(rideId)).map(([rideId]) => rideId);
-    return gone.length === 0 ? live : [...live, ...(await this.ended(gone))];
+    if (gone.length === 0) return live;
+    const ended = await this.reads.endedOffers(this.driverId, gone);
+    return [...live, ...ended.map((e): DriverOfferEvent => ({ kind: 'revoked', ...e }))];
   }
 
   accept(e: DriverOfferEvent): DriverOfferEvent | null {
