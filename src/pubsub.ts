@@ -1,5 +1,6 @@
-// Events between instances: graphql-redis-subscriptions over ioredis. Topic names and payload
-// types live here and nowhere else.
+// Events between instances: Redis pub/sub over ioredis, one SUBSCRIBE per channel fanned out to
+// this instance's subscriptions (redis/channel-fan-out.ts). Topic names and payload types live
+// here and nowhere else.
 //
 // The bus is at-most-once and optional:
 // - a publish never blocks or fails its caller: no offline queue, a short command timeout, and a
@@ -11,11 +12,11 @@
 // - an instance whose publishes failed (its publisher was cut off, perhaps while every other
 //   instance stayed connected and so never caught up) announces it on `bus-resync` as soon as a
 //   publish goes through again: every instance's subscriptions then catch up the same way.
-import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
 import { TRIP_STATUSES } from './match/ride-status.ts';
 import type { RideView } from './match/ride-view.ts';
+import { ChannelFanOut, type Listener } from './redis/channel-fan-out.ts';
 import { redisOptionsFromUrl } from './redis/connection.ts';
 
 export type RevokeReason = 'TAKEN' | 'CANCELLED' | 'EXPIRED';
@@ -76,13 +77,13 @@ const RESYNC_NOTICE_RETRY_MS = 500;
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 /** JSON turns Dates into strings; turn them back so resolvers see the same types as locally. */
-const reviveDates = (_key: unknown, value: unknown) =>
+const reviveDates = (_key: string, value: unknown) =>
   typeof value === 'string' && ISO_DATE.test(value) ? new Date(value) : value;
 
 export class Events {
-  readonly engine: RedisPubSub;
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
+  private readonly fanOut: ChannelFanOut;
   private readonly streams = new Set<CatchUpStream<unknown, unknown>>();
   /** Publishes that failed or timed out (the bus was away); for metrics and tests. */
   failedPublishes = 0;
@@ -105,8 +106,8 @@ export class Events {
       if (connectedBefore) setImmediate(() => void this.resyncAfterReconnect());
       connectedBefore = true;
     });
-    this.engine = new RedisPubSub({ publisher: this.publisher, subscriber: this.subscriber, reviver: reviveDates });
-    void this.engine.subscribe(topics.busResync, () => void this.catchUpAll('another instance missed publishes')).catch(() => {});
+    this.fanOut = new ChannelFanOut(this.subscriber, reviveDates);
+    void this.fanOut.listen(topics.busResync, { deliver: () => void this.catchUpAll('another instance missed publishes') }).catch(() => {});
   }
 
   /** Waits (bounded) for the bus; an instance starts without it and catches up when it comes. */
@@ -140,7 +141,7 @@ export class Events {
       timer = setTimeout(() => reject(new Error('publish timed out')), this.options.publishTimeoutMs);
     });
     try {
-      await Promise.race([this.engine.publish(topic, payload), timeout]);
+      await Promise.race([this.publisher.publish(topic, JSON.stringify(payload)), timeout]);
     } catch (err) {
       this.failedPublishes += 1;
       this.options.log.debug({ err, topic }, 'publish dropped (bus unavailable)');
@@ -171,41 +172,12 @@ export class Events {
 
   /**
    * A driver's offers feed: the live offers they hold now, then every new offer or revoke.
-   * `current` reads the live offers; `ended` explains offers the feed delivered that are no
-   * longer live (used when catching up after the bus was away).
+   * `offers` reads the live offers, and explains offers the feed delivered that are no longer
+   * live (used when catching up after the bus was away). One reader for every feed: a feed
+   * holds no closures of its own.
    */
-  driverOffers(
-    current: () => Promise<DriverOfferEvent[]>,
-    ended: (rideIds: string[]) => Promise<DriverOfferEvent[]>,
-    driverId: string,
-  ): AsyncIterableIterator<DriverOfferEvent> {
-    // Per ride: the round of the offer this feed pushed last, or 'revoked' once its end was pushed.
-    const told = new Map<string, number | 'revoked'>();
-    return this.track(
-      new CatchUpStream<DriverOfferEvent>(this.engine, [topics.driverOffers(driverId)], {
-        snapshot: async (catchingUp) => {
-          const live = await current();
-          if (!catchingUp) return live;
-          const liveRides = new Set(live.map((e) => (e.kind === 'offer' ? e.ride.id : '')));
-          const gone = [...told].filter(([rideId, state]) => state !== 'revoked' && !liveRides.has(rideId)).map(([rideId]) => rideId);
-          return [...live, ...(await ended(gone))];
-        },
-        accept: (e) => {
-          if (e.kind === 'account') return e; // an admin's notice: always told
-          const rideId = e.kind === 'offer' ? e.ride.id : e.rideId;
-          const state = told.get(rideId);
-          if (e.kind === 'offer') {
-            if (state === e.round) return null; // read and received live: delivered once
-            told.set(rideId, e.round);
-          } else {
-            if (state === 'revoked') return null;
-            told.set(rideId, 'revoked');
-          }
-          if (told.size > 1_000) told.delete(told.keys().next().value!);
-          return e;
-        },
-      }),
-    );
+  driverOffers(driverId: string, offers: OfferReads): AsyncIterableIterator<DriverOfferEvent> {
+    return new CatchUpStream(this.fanOut, this.streams, [topics.driverOffers(driverId)], new DriverOffersPolicy(driverId, offers));
   }
 
   /**
@@ -214,47 +186,18 @@ export class Events {
    * the last state.
    */
   rideUpdates(current: () => Promise<RideUpdateEvent[]>, rideId: string, opts: { positions?: boolean } = {}): AsyncIterableIterator<RideUpdateEvent> {
-    let version = -1;
-    let round = -1;
-    let last: RideUpdateEvent | null = null;
     const streamed = [topics.rideUpdates(rideId), ...(opts.positions ? [topics.ridePositions(rideId)] : [])];
-    return this.track(
-      new CatchUpStream<RideUpdateEvent | RidePosition, RideUpdateEvent>(this.engine, streamed, {
-        snapshot: current,
-        accept: (e, from) => {
-          if ('kind' in e) {
-            // A position only means something on top of a state with that driver on the trip.
-            if (!last || last.ride.driverId !== e.driverId || !TRIP.has(last.ride.status)) return null;
-            return { ...last, at: e.at, driverPosition: { lat: e.lat, lng: e.lng, at: e.at } };
-          }
-          // Round starts share a version with the state they follow: live, only strictly older
-          // versions are stale; a catch-up re-read is pushed only when something moved on.
-          const older = e.ride.version < version;
-          const unchanged = e.ride.version === version && e.ride.round <= round;
-          if (older || (from === 'catch-up' && unchanged)) return null;
-          version = e.ride.version;
-          round = e.ride.round;
-          last = e;
-          return e;
-        },
-      }),
-    );
+    return new CatchUpStream(this.fanOut, this.streams, streamed, new RideUpdatesPolicy(current));
   }
 
   /** Subscribes in the background: the SUBSCRIBE is sent whenever the bus is (or comes) up. */
   onRegistryChange(listener: (change: RegistryChange) => void): void {
-    void this.engine.subscribe(topics.registryChanged, listener).catch(() => {});
+    void this.fanOut.listen(topics.registryChanged, { deliver: (change) => listener(change as RegistryChange) }).catch(() => {});
   }
 
   /** Open subscriptions on this instance (for metrics and tests). */
   get openStreams(): number {
     return this.streams.size;
-  }
-
-  private track<In, Out>(stream: CatchUpStream<In, Out>): CatchUpStream<In, Out> {
-    this.streams.add(stream as CatchUpStream<unknown, unknown>);
-    stream.onClose = () => this.streams.delete(stream as CatchUpStream<unknown, unknown>);
-    return stream;
   }
 
   /** After the subscriber reconnected: its SUBSCRIBEs went out before this PING's reply came back. */
@@ -288,7 +231,7 @@ export class Events {
   async close(): Promise<void> {
     if (this.resyncNoticeTimer) clearInterval(this.resyncNoticeTimer);
     for (const s of this.streams) void s.return();
-    await this.engine.close().catch(() => {});
+    await Promise.all([this.publisher.quit(), this.subscriber.quit()]).catch(() => {});
   }
 }
 
@@ -304,45 +247,123 @@ interface StreamPolicy<In, Out> {
   accept(event: In, from: 'live' | 'snapshot' | 'catch-up'): Out | null;
 }
 
+/** Where a driver's offers feed reads the current state (match/ride-queries.ts). */
+export interface OfferReads {
+  liveOffers(driverId: string): Promise<Array<Omit<Extract<DriverOfferEvent, { kind: 'offer' }>, 'kind'>>>;
+  endedOffers(driverId: string, rideIds: string[]): Promise<Array<{ rideId: string; reason: RevokeReason }>>;
+}
+
+/** Offers are delivered once per round, and a revoke once per ride. */
+class DriverOffersPolicy implements StreamPolicy<DriverOfferEvent, DriverOfferEvent> {
+  /**
+   * Per ride: the round of the offer this feed pushed last, or 'revoked' once its end was pushed.
+   * Made on the first offer: most feeds sit idle all day and never need one.
+   */
+  private told: Map<string, number | 'revoked'> | null = null;
+
+  constructor(
+    private readonly driverId: string,
+    private readonly reads: OfferReads,
+  ) {}
+
+  async snapshot(catchingUp: boolean): Promise<DriverOfferEvent[]> {
+    const live: DriverOfferEvent[] = (await this.reads.liveOffers(this.driverId)).map((o) => ({ kind: 'offer', ...o }));
+    if (!catchingUp || !this.told) return live;
+    const liveRides = new Set(live.map((e) => (e.kind === 'offer' ? e.ride.id : '')));
+    const gone = [...this.told].filter(([rideId, state]) => state !== 'revoked' && !liveRides.has(rideId)).map(([rideId]) => rideId);
+    if (gone.length === 0) return live;
+    const ended = await this.reads.endedOffers(this.driverId, gone);
+    return [...live, ...ended.map((e): DriverOfferEvent => ({ kind: 'revoked', ...e }))];
+  }
+
+  accept(e: DriverOfferEvent): DriverOfferEvent | null {
+    if (e.kind === 'account') return e; // an admin's notice: always told
+    const told = (this.told ??= new Map());
+    const rideId = e.kind === 'offer' ? e.ride.id : e.rideId;
+    const state = told.get(rideId);
+    if (e.kind === 'offer') {
+      if (state === e.round) return null; // read and received live: delivered once
+      told.set(rideId, e.round);
+    } else {
+      if (state === 'revoked') return null;
+      told.set(rideId, 'revoked');
+    }
+    if (told.size > 1_000) told.delete(told.keys().next().value!);
+    return e;
+  }
+}
+
+/** Never an older version of the ride; positions only on top of a state with that driver on the trip. */
+class RideUpdatesPolicy implements StreamPolicy<RideUpdateEvent | RidePosition, RideUpdateEvent> {
+  private version = -1;
+  private round = -1;
+  private last: RideUpdateEvent | null = null;
+
+  constructor(readonly snapshot: () => Promise<RideUpdateEvent[]>) {}
+
+  accept(e: RideUpdateEvent | RidePosition, from: 'live' | 'snapshot' | 'catch-up'): RideUpdateEvent | null {
+    if ('kind' in e) {
+      const last = this.last;
+      if (!last || last.ride.driverId !== e.driverId || !TRIP.has(last.ride.status)) return null;
+      return { ...last, at: e.at, driverPosition: { lat: e.lat, lng: e.lng, at: e.at } };
+    }
+    // Round starts share a version with the state they follow: live, only strictly older
+    // versions are stale; a catch-up re-read is pushed only when something moved on.
+    const older = e.ride.version < this.version;
+    const unchanged = e.ride.version === this.version && e.ride.round <= this.round;
+    if (older || (from === 'catch-up' && unchanged)) return null;
+    this.version = e.ride.version;
+    this.round = e.ride.round;
+    this.last = e;
+    return e;
+  }
+}
+
 /**
  * An async iterator over one or more topics that first yields a snapshot read after the
  * subscriptions are live, and can catch up again later. Implemented by hand (not an async
  * generator) so return() unsubscribes even while the consumer is waiting for the next event.
+ * While open it is in `openStreams` (the instance-wide catch-up walks that set).
  */
-class CatchUpStream<In, Out = In> implements AsyncIterableIterator<Out> {
+class CatchUpStream<In, Out = In> implements AsyncIterableIterator<Out>, Listener {
   private readonly buffered: Out[] = [];
   private readonly waiting: Array<(r: IteratorResult<Out>) => void> = [];
-  private subscriptions: number[] = [];
+  /** Events that arrived before the first snapshot was pushed; null once it was. */
+  private early: In[] | null = [];
   private open = true;
   private readonly ready: Promise<void>;
-  onClose: () => void = () => {};
 
   constructor(
-    private readonly engine: RedisPubSub,
-    topics: string[],
+    private readonly fanOut: ChannelFanOut,
+    private readonly openStreams: Set<CatchUpStream<unknown, unknown>>,
+    private readonly topics: string[],
     private readonly policy: StreamPolicy<In, Out>,
   ) {
-    const live: In[] = [];
-    let caughtUp = false;
-    const onEvent = (event: In) => (caughtUp ? this.push(event, 'live') : live.push(event));
-    const subscribed = Promise.all(topics.map((topic) => engine.subscribe(topic, onEvent)));
-    subscribed.then(
-      (ids) => {
-        this.subscriptions = ids;
-        if (!this.open) this.unsubscribe();
-      },
-      () => {},
-    );
-    this.ready = (async () => {
-      // The bus may be away: then read now, and again once the SUBSCRIBE went through.
-      const inTime = await Promise.race([subscribed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), SUBSCRIBE_WAIT_MS))]);
-      if (!this.open) return;
-      for (const e of await policy.snapshot(false)) this.push(e, 'snapshot');
-      caughtUp = true;
-      for (const e of live.splice(0)) this.push(e, 'live');
-      if (!inTime) void subscribed.then(() => this.catchUp(), () => {});
-    })();
+    openStreams.add(this as CatchUpStream<unknown, unknown>);
+    const subscribed = Promise.all(topics.map((topic) => fanOut.listen(topic, this)));
+    subscribed.catch(() => {});
+    this.ready = this.firstRead(subscribed);
     this.ready.catch(() => this.return());
+  }
+
+  /** The bus may be away: then read now, and again once the SUBSCRIBE went through. */
+  private async firstRead(subscribed: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SUBSCRIBE_WAIT_MS)));
+    const inTime = await Promise.race([subscribed.then(() => true), gaveUp]);
+    clearTimeout(timer);
+    if (!this.open) return;
+    for (const e of await this.policy.snapshot(false)) this.push(e, 'snapshot');
+    const early = this.early ?? [];
+    this.early = null;
+    for (const e of early) this.push(e, 'live');
+    if (!inTime) void subscribed.then(() => this.catchUp(), () => {});
+  }
+
+  /** A message on one of the topics. */
+  deliver(event: unknown): void {
+    if (this.early) this.early.push(event as In);
+    else this.push(event as In, 'live');
   }
 
   /** Re-reads the current state and pushes what the consumer has not seen. */
@@ -366,16 +387,17 @@ class CatchUpStream<In, Out = In> implements AsyncIterableIterator<Out> {
 
   async next(): Promise<IteratorResult<Out>> {
     await this.ready;
-    const event = this.buffered.shift();
-    if (event !== undefined) return { value: event, done: false };
+    if (this.buffered.length > 0) return { value: this.buffered.shift()!, done: false };
     if (!this.open) return { value: undefined, done: true };
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   async return(): Promise<IteratorResult<Out>> {
-    if (this.open) this.onClose();
-    this.open = false;
-    this.unsubscribe();
+    if (this.open) {
+      this.open = false;
+      this.openStreams.delete(this as CatchUpStream<unknown, unknown>);
+      for (const topic of this.topics) this.fanOut.stopListening(topic, this);
+    }
     for (const resolve of this.waiting.splice(0)) resolve({ value: undefined, done: true });
     return { value: undefined, done: true };
   }
@@ -383,16 +405,6 @@ class CatchUpStream<In, Out = In> implements AsyncIterableIterator<Out> {
   async throw(error: unknown): Promise<IteratorResult<Out>> {
     await this.return();
     throw error;
-  }
-
-  private unsubscribe(): void {
-    for (const id of this.subscriptions.splice(0)) {
-      try {
-        this.engine.unsubscribe(id);
-      } catch {
-        // already gone
-      }
-    }
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Out> {

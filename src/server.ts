@@ -220,8 +220,11 @@ export async function startServer(services: Services, opts: { host?: string; por
         // graphql-ws keeps the upgrade request for the socket's whole life; we only needed the
         // identity and address from it, and a driver's socket lives all day.
         state.request = undefined;
-        const params = ctx.connectionParams ?? {};
+        const params = (ctx.connectionParams ?? {}) as Record<string, unknown>;
         const authorization = params.authorization ?? params.Authorization;
+        // graphql-ws keeps connectionParams for the socket's life too: the token is read once, here.
+        delete params.authorization;
+        delete params.Authorization;
         try {
           await services.limits.check('authFailures', state.clientAddress);
           state.identity = await identityFromAuthorization(config.jwt, authorization);

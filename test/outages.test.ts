@@ -14,7 +14,8 @@ import { spawnServer } from './helpers/process.ts';
 import { startStack, uniqueId, type Stack } from './helpers/stack.ts';
 import { startTcpGate, type TcpGate } from './helpers/tcp-gate.ts';
 import { createLogger } from '../src/logger.ts';
-import { Events, type DriverOfferEvent } from '../src/pubsub.ts';
+import type { RideView } from '../src/match/ride-view.ts';
+import { Events, type OfferReads } from '../src/pubsub.ts';
 import type { ShardRouter } from '../src/redis/shard-router.ts';
 
 async function riderToken(stack: Stack) {
@@ -124,20 +125,20 @@ describe('what a publisher could not send is caught up everywhere, not only wher
     expect(await cutOff.ready()).toBe(true);
     const driverId = uniqueId('gate');
     let reads = 0;
-    let held: DriverOfferEvent[] = [];
-    const feed = stack.services.events.driverOffers(async () => (reads++, held), async () => [], driverId);
+    let held: Awaited<ReturnType<OfferReads['liveOffers']>> = [];
+    const feed = stack.services.events.driverOffers(driverId, { liveOffers: async () => (reads++, held), endedOffers: async () => [] });
     const next = feed.next();
     try {
       await eventually(() => reads === 1);
       gate.shut();
-      const notice: DriverOfferEvent = { kind: 'account', status: 'SUSPENDED', reason: 'documents expired' };
-      await cutOff.publishOffer(driverId, notice);
+      const offer = { ride: { id: uniqueId('ride') } as RideView, pickupDistanceKm: 1.2, expiresAt: new Date(Date.now() + 60_000), round: 1 };
+      await cutOff.publishOffer(driverId, { kind: 'offer', ...offer });
       expect(cutOff.failedPublishes, 'the publish was dropped').toBe(1);
-      held = [notice]; // what a re-read finds (the fact is in Postgres)
+      held = [offer]; // what a re-read finds (the offer is in Postgres)
       gate.open();
       // This instance's subscriber never lost the bus, so only the cut-off publisher can say.
       const heard = await Promise.race([next, new Promise((r) => setTimeout(() => r('nothing within 8 s'), 8_000))]);
-      expect(heard).toEqual({ value: notice, done: false });
+      expect(heard).toEqual({ value: { kind: 'offer', ...offer }, done: false });
     } finally {
       await feed.return?.();
       await cutOff.close();

@@ -7,6 +7,7 @@
 // reserved, and rebuilt from Postgres on the next ping; a held record (OFFERED / ON_RIDE) is
 // checked against Postgres at most once per reconcile interval by the ping path; and
 // reconcileAssigned() puts every driver Postgres has on a trip back ON_RIDE.
+import { BatchedReads } from '../db/batched-reads.ts';
 import type { Db } from '../db/client.ts';
 import { rateLimited } from '../errors.ts';
 import type { DriverDuty } from '../generated/prisma/enums.ts';
@@ -15,6 +16,13 @@ import { driverKey, driverRoute } from '../redis/keys.ts';
 import type { Router } from '../redis/router.ts';
 
 export type DispatchState = 'UNKNOWN' | 'FREE' | 'OFFERED' | 'ON_RIDE';
+
+/** What Postgres says of a driver's dispatch state (how long a live offer still holds them). */
+export interface DispatchTruth {
+  state: Exclude<DispatchState, 'UNKNOWN'>;
+  rideId: string;
+  holdMs: number | null;
+}
 
 export interface DriverRecordPolicy {
   recordTtlMs: number;
@@ -131,21 +139,28 @@ export class DriverRecords {
   }
 
   /** What Postgres says the driver is doing: on a trip, holding a live offer, or free. */
-  async truthOf(driverId: string): Promise<{ state: Exclude<DispatchState, 'UNKNOWN'>; rideId: string; holdMs: number | null }> {
-    const rows = await this.db.$queryRaw<Array<{ kind: string; rideId: string; holdMs: number | null }>>`
-      (SELECT 'ON_RIDE' AS kind, id::text AS "rideId", NULL::float8 AS "holdMs" FROM "Ride"
-        WHERE "driverId" = ${driverId} AND status::text = ANY(${[...TRIP_STATUSES]}) LIMIT 1)
-      UNION ALL
-      (SELECT 'OFFERED', o."rideId"::text, EXTRACT(EPOCH FROM (o."expiresAt" - now())) * 1000
-         FROM "RideOffer" o JOIN "Ride" r ON r.id = o."rideId"
-        WHERE o."driverId" = ${driverId} AND o.status = 'OFFERED' AND o."expiresAt" > now() AND r.status = 'SEARCHING'
-        ORDER BY o."expiresAt" DESC LIMIT 1)`;
-    const onRide = rows.find((r) => r.kind === 'ON_RIDE');
-    const offered = rows.find((r) => r.kind === 'OFFERED');
-    if (onRide) return { state: 'ON_RIDE', rideId: onRide.rideId, holdMs: null };
-    if (offered) return { state: 'OFFERED', rideId: offered.rideId, holdMs: Math.ceil(Number(offered.holdMs)) };
-    return { state: 'FREE', rideId: '', holdMs: null };
+  truthOf(driverId: string): Promise<DispatchTruth> {
+    return this.truths.read(driverId);
   }
+
+  /** A record is rebuilt on a driver's first ping after it was lost: drivers pinging together share one query. */
+  private readonly truths = new BatchedReads<string, DispatchTruth>(async (driverIds) => {
+    const rows = await this.db.$queryRaw<Array<{ kind: string; driverId: string; rideId: string; holdMs: number | null }>>`
+      (SELECT DISTINCT ON ("driverId") 'ON_RIDE' AS kind, "driverId", id::text AS "rideId", NULL::float8 AS "holdMs" FROM "Ride"
+        WHERE "driverId" = ANY(${driverIds}) AND status::text = ANY(${[...TRIP_STATUSES]})
+        ORDER BY "driverId")
+      UNION ALL
+      (SELECT DISTINCT ON (o."driverId") 'OFFERED', o."driverId", o."rideId"::text, EXTRACT(EPOCH FROM (o."expiresAt" - now())) * 1000
+         FROM "RideOffer" o JOIN "Ride" r ON r.id = o."rideId"
+        WHERE o."driverId" = ANY(${driverIds}) AND o.status = 'OFFERED' AND o."expiresAt" > now() AND r.status = 'SEARCHING'
+        ORDER BY o."driverId", o."expiresAt" DESC)`;
+    const truths = new Map<string, DispatchTruth>();
+    for (const r of rows) if (r.kind === 'ON_RIDE') truths.set(r.driverId, { state: 'ON_RIDE', rideId: r.rideId, holdMs: null });
+    for (const r of rows) {
+      if (r.kind === 'OFFERED' && !truths.has(r.driverId)) truths.set(r.driverId, { state: 'OFFERED', rideId: r.rideId, holdMs: Math.ceil(Number(r.holdMs)) });
+    }
+    return truths;
+  }, { state: 'FREE', rideId: '', holdMs: null });
 
   /** Rebuilds or corrects the record's dispatch state from Postgres, unless it changed meanwhile. */
   async correctFromDb(driverId: string, seenState: DispatchState, seenRide: string): Promise<boolean> {

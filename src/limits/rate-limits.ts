@@ -24,6 +24,7 @@ export class RateLimits {
   /** One limiter per client and limit: per shard, or a single set for a cluster's one client. */
   private readonly perClient = new Map<ScriptedClient, Map<LimitName, RateLimiterRedis>>();
   private readonly fallback = new Map<LimitName, RateLimiterMemory>();
+  private readonly checksUnderway = new Map<string, Promise<RateLimiterRes | null>>();
 
   constructor(
     private readonly router: Router,
@@ -44,13 +45,28 @@ export class RateLimits {
 
   /** Throws RATE_LIMITED when the key already used up its budget (counts nothing). */
   async check(name: LimitName, key: string): Promise<void> {
-    const window = this.policy[name];
-    const res = await this.run(name, key, async (limiter) => {
-      const state = await limiter.get(key);
-      if (state && state.consumedPoints >= window.points) throw state;
-      return state;
-    });
+    const res = await this.sharedCheck(name, key);
     if (res) throw this.refuse(name, res);
+  }
+
+  /**
+   * A check counts nothing, so checks of one key made while its read is on the way share that
+   * read: every socket checks its address before signing in, and a city's drivers behind one
+   * carrier NAT reconnect together.
+   */
+  private sharedCheck(name: LimitName, key: string): Promise<RateLimiterRes | null> {
+    const id = `${name}:${key}`;
+    let pending = this.checksUnderway.get(id);
+    if (!pending) {
+      const window = this.policy[name];
+      pending = this.run(name, key, async (limiter) => {
+        const state = await limiter.get(key);
+        if (state && state.consumedPoints >= window.points) throw state;
+        return state;
+      }).finally(() => this.checksUnderway.delete(id));
+      this.checksUnderway.set(id, pending);
+    }
+    return pending;
   }
 
   private refuse(name: LimitName, res: RateLimiterRes) {

@@ -1,4 +1,5 @@
 // Reading rides and offers: what the API shows, and what subscriptions re-read to catch up.
+import { BatchedReads } from '../db/batched-reads.ts';
 import type { Db } from '../db/client.ts';
 import type { RevokeReason } from '../pubsub.ts';
 import { validateRideId } from './ride-ids.ts';
@@ -22,18 +23,28 @@ export class RideQueries {
   }
 
   /** The driver's live offers (by Postgres' clock): what their feed pushed, readable again after a reconnect. */
-  async liveOffers(driverId: string): Promise<OfferView[]> {
+  liveOffers(driverId: string): Promise<OfferView[]> {
+    return this.liveOffersOfDrivers.read(driverId);
+  }
+
+  /** Every driver's feed reads this when it opens: drivers reconnecting together share one query. */
+  private readonly liveOffersOfDrivers = new BatchedReads<string, OfferView[]>(async (driverIds) => {
     const live = await this.db.$queryRaw<Array<{ id: string }>>`
       SELECT o.id FROM "RideOffer" o JOIN "Ride" r ON r.id = o."rideId"
-       WHERE o."driverId" = ${driverId} AND o.status = 'OFFERED' AND o."expiresAt" > now() AND r.status = 'SEARCHING'`;
-    if (live.length === 0) return [];
+       WHERE o."driverId" = ANY(${driverIds}) AND o.status = 'OFFERED' AND o."expiresAt" > now() AND r.status = 'SEARCHING'`;
+    const byDriver = new Map<string, OfferView[]>();
+    if (live.length === 0) return byDriver;
     const offers = await this.db.rideOffer.findMany({
       where: { id: { in: live.map((o) => o.id) } },
       include: { ride: true },
       orderBy: { sentAt: 'asc' },
     });
-    return offers.map((o) => ({ ride: toRideView(o.ride), pickupDistanceKm: o.pickupDistanceKm, expiresAt: o.expiresAt, round: o.round }));
-  }
+    for (const o of offers) {
+      const view = { ride: toRideView(o.ride), pickupDistanceKm: o.pickupDistanceKm, expiresAt: o.expiresAt, round: o.round };
+      byDriver.set(o.driverId, [...(byDriver.get(o.driverId) ?? []), view]);
+    }
+    return byDriver;
+  }, []);
 
   /**
    * Why offers this driver was told about are no longer live (for a feed catching up after the

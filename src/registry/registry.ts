@@ -4,6 +4,7 @@
 // caches of all instances (wired in app.ts through pub/sub).
 import { badInput, notFound } from '../errors.ts';
 import { cleanText } from '../input.ts';
+import { BatchedReads } from '../db/batched-reads.ts';
 import type { Db } from '../db/client.ts';
 import type { CarType, DriverDuty, PaymentPreference } from '../generated/prisma/enums.ts';
 
@@ -113,11 +114,14 @@ export class Registry {
   }
 
   async driver(id: string): Promise<DriverProfile | null> {
-    return this.cached(this.drivers, id, async () => {
-      const row = await this.db.driver.findUnique({ where: { id } });
-      return row && profileOf(row);
-    });
+    return this.cached(this.drivers, id, () => this.driverRows.read(id));
   }
+
+  /** Drivers reconnecting together (each socket's start reads its profile) share one query. */
+  private readonly driverRows = new BatchedReads<string, DriverProfile | null>(async (ids) => {
+    const rows = await this.db.driver.findMany({ where: { id: { in: ids } } });
+    return new Map(rows.map((row) => [row.id, profileOf(row)]));
+  }, null);
 
   async rider(id: string): Promise<RiderProfile | null> {
     return this.cached(this.riders, id, async () => {

@@ -69,11 +69,7 @@ builder.subscriptionField('driverOffers', (t) =>
     subscribe: async (_root, _args, ctx) => {
       const driver = await requireDriver(ctx);
       const { queries, events } = ctx.services;
-      return events.driverOffers(
-        async () => (await queries.liveOffers(driver.id)).map((o) => ({ kind: 'offer' as const, ...o })),
-        async (rideIds) => (await queries.endedOffers(driver.id, rideIds)).map((e) => ({ kind: 'revoked' as const, ...e })),
-        driver.id,
-      );
+      return events.driverOffers(driver.id, queries);
     },
     resolve: (event) => event,
   }),
