@@ -1,6 +1,6 @@
-// Events between instances: Redis pub/sub over ioredis, one SUBSCRIBE per channel fanned out to
-// this instance's subscriptions (redis/channel-fan-out.ts). Topic names and payload types live
-// here and nowhere else.
+// Events between instances: graphql-redis-subscriptions over ioredis, one subscription per channel
+// fanned out to this instance's subscriptions (redis/channel-fan-out.ts). Topic names and payload
+// types live here and nowhere else.
 //
 // The bus is at-most-once and optional:
 // - a publish never blocks or fails its caller: no offline queue, a short command timeout, and a
@@ -12,6 +12,7 @@
 // - an instance whose publishes failed (its publisher was cut off, perhaps while every other
 //   instance stayed connected and so never caught up) announces it on `bus-resync` as soon as a
 //   publish goes through again: every instance's subscriptions then catch up the same way.
+import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
 import { TRIP_STATUSES } from './match/ride-status.ts';
@@ -83,6 +84,7 @@ const reviveDates = (_key: string, value: unknown) =>
 export class Events {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
+  private readonly engine: RedisPubSub;
   private readonly fanOut: ChannelFanOut;
   private readonly streams = new Set<CatchUpStream<unknown, unknown>>();
   /** Publishes that failed or timed out (the bus was away); for metrics and tests. */
@@ -106,7 +108,8 @@ export class Events {
       if (connectedBefore) setImmediate(() => void this.resyncAfterReconnect());
       connectedBefore = true;
     });
-    this.fanOut = new ChannelFanOut(this.subscriber, reviveDates);
+    this.engine = new RedisPubSub({ publisher: this.publisher, subscriber: this.subscriber, reviver: reviveDates });
+    this.fanOut = new ChannelFanOut(this.engine);
     void this.fanOut.listen(topics.busResync, { deliver: () => void this.catchUpAll('another instance missed publishes') }).catch(() => {});
   }
 
@@ -141,7 +144,7 @@ export class Events {
       timer = setTimeout(() => reject(new Error('publish timed out')), this.options.publishTimeoutMs);
     });
     try {
-      await Promise.race([this.publisher.publish(topic, JSON.stringify(payload)), timeout]);
+      await Promise.race([this.engine.publish(topic, payload), timeout]);
     } catch (err) {
       this.failedPublishes += 1;
       this.options.log.debug({ err, topic }, 'publish dropped (bus unavailable)');

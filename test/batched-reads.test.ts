@@ -2,6 +2,7 @@
 // each driver still gets its own answer; feeds share one SUBSCRIBE per channel.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { ChannelFanOut } from '../src/redis/channel-fan-out.ts';
 import { registerDrivers } from './helpers/fixtures.ts';
 import { eventually } from './helpers/graphql.ts';
@@ -34,7 +35,7 @@ describe('one SUBSCRIBE per channel', () => {
   it('listeners of one channel share it, all hear each message, and the last one to leave unsubscribes', async () => {
     const subscriber = new Redis(stack.bus.url);
     const publisher = new Redis(stack.bus.url);
-    const fanOut = new ChannelFanOut(subscriber);
+    const fanOut = new ChannelFanOut(new RedisPubSub({ publisher, subscriber }));
     const channel = uniqueId('chan');
     const subscribers = async () => ((await publisher.pubsub('NUMSUB', channel)) as [string, number])[1];
     try {
