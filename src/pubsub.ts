@@ -234,6 +234,9 @@ export class Events {
   async close(): Promise<void> {
     if (this.resyncNoticeTimer) clearInterval(this.resyncNoticeTimer);
     for (const s of this.streams) void s.return();
+    // The fan-out unsubscribes once each subscription's id is known (a microtask later): let those
+    // UNSUBSCRIBEs go out before QUIT, or the library's unawaited ones reject after the close.
+    await new Promise((resolve) => setImmediate(resolve));
     await Promise.all([this.publisher.quit(), this.subscriber.quit()]).catch(() => {});
   }
 }

@@ -181,12 +181,30 @@ describe('request bodies', () => {
     // it still sends resets the connection and loses the 413 (CI saw it arrive empty).
     const mutation = 'mutation { upsertRider(input: { id: "oversized-body", name: "too big" }) { id } }';
     const huge = JSON.stringify({ query: mutation }) + ' '.repeat(2_000_000);
-    const answer = await postInPieces(huge, 8, 20, { readOnlyOnceSent: true });
+    const answer = await postInPieces(huge, 8, 20, { readOnlyOnceSent: true, headers: { connection: 'close' } });
     expect(answer.status).toBe(413);
     expect(answer.json.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
     // Had Yoga heard the end, it would run the prefix within milliseconds: give it a second.
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await stack.services.db.rider.findUnique({ where: { id: 'oversized-body' } })).toBeNull();
+  });
+});
+
+describe('after a refused body', () => {
+  it('the same connection serves the next request, pipelined right behind it', async () => {
+    const s = net.connect(stack.instances[0]!.server.port, '127.0.0.1');
+    s.on('error', () => {});
+    let raw = '';
+    s.on('data', (d) => (raw += d));
+    const tooBig = JSON.stringify({ query: `{ me { __typename } } # ${'x'.repeat(100_000)}` });
+    const post = (body: string, extra = '') =>
+      `POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: Bearer ${admin}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
+    s.write(post(tooBig) + post(query, 'connection: close\r\n'));
+    await new Promise((resolve) => s.once('close', resolve));
+    // The second status line follows the first answer's body directly (no newline in between).
+    const statuses = [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+    expect(statuses).toEqual([413, 200]);
+    expect(raw).toContain('"__typename":"Admin"');
   });
 });
 

@@ -55,7 +55,7 @@ export class ChannelFanOut {
     if (!channel?.listeners.delete(listener) || channel.listeners.size > 0) return;
     this.channels.delete(channelName);
     // The connection may be gone: so is the subscription then.
-    channel.subscribed.then((id) => this.engine.unsubscribe(id), () => {});
+    channel.subscribed.then((id) => this.engine.unsubscribe(id)).catch(() => {});
   }
 
   /** Channels with at least one listener (for tests). */
