@@ -133,6 +133,20 @@ describe('estimateRide', () => {
     expect(cells).toContainEqual({ cell, carType: 'ECONOMY', multiplier: 1.3, supply: 3, demand: 5 });
   });
 
+  it('counts supply only as far as the demand needs: a first search of 64 drivers, a wider one when the demand is above them', async () => {
+    const pickup = { lat: 38.7223, lng: -9.1393 };
+    const drivers = await registerDrivers(stack.services, Array.from({ length: 70 }, () => ({ id: uniqueId('many') })));
+    for (const [i, d] of drivers.entries()) await report(stack.services, d, offset(pickup.lat, pickup.lng, 0.05 + i * 0.004));
+    // No demand: the first search's 64 drivers already say the price is 1; the rest are not read.
+    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1, supply: 64, demand: 0 });
+    // 66 requests outnumber those 64: the count reads on, to all 70 (so the price stays 1).
+    await recentRequests(pickup, 66);
+    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1, supply: 70, demand: 66 });
+    // 80 requests: 70 free drivers, raw 1 + 0.5 × (80/70 − 1) = 1.07 → 1.1.
+    await recentRequests(pickup, 14);
+    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1.1, supply: 70, demand: 80 });
+  });
+
   it('smooths: with a time constant the multiplier moves part of the way at a time', async () => {
     const own = await startStack({ env: { SURGE_SMOOTHING_MS: '3600000', SURGE_RECOMPUTE_MS: '0' } });
     try {

@@ -1,7 +1,8 @@
 // Surge per H3 cell (resolution 7, ≈5 km²) around the pickup, per car type, from live supply and
 // recent demand in the cell and its neighbours (k-ring 1):
 // - supply: drivers of that car type online in the ring (the geo index in Redis), less those
-//   Postgres has on a trip or holding a live offer;
+//   Postgres has on a trip or holding a live offer, counted only until they reach the demand
+//   (past it the multiplier is 1, however many more there are);
 // - demand: rides of that car type requested in the ring within SURGE_DEMAND_WINDOW_MS (Postgres);
 // - raw = 1 + sensitivity × (demand / supply − 1) when demand exceeds supply, else 1;
 // - smoothed towards raw with a time constant (in Redis, by Redis' clock), then stepped (0.1) and
@@ -18,6 +19,8 @@ import { surgeKey, surgeRoute } from '../redis/keys.ts';
 export const SURGE_RESOLUTION = 7;
 /** The ring's outer cells reach about 2.5 edges from the centre; search a little beyond. */
 const RING_RADIUS_KM = getHexagonEdgeLengthAvg(SURGE_RESOLUTION, UNITS.km) * 3;
+/** A reading's first search reads this many drivers at most; the wider ones, up to MAX_COUNTED. */
+const FIRST_COUNTED = 64;
 const MAX_COUNTED = 1_000;
 const STORED_FOR_MS = 3_600_000;
 /** Readings an instance keeps (cells × car types); beyond it the oldest go. */
@@ -68,7 +71,10 @@ export class Surge {
 
   private async compute(cell: string, lat: number, lng: number, carType: CarType): Promise<SurgeReading> {
     const ring = gridDisk(cell, 1);
-    const [supply, demand] = await Promise.all([this.supply(lat, lng, ring, carType), this.demand(ring, carType)]);
+    const demandCount = this.demand(ring, carType);
+    demandCount.catch(() => {}); // awaited below; a failure is thrown from there
+    const supply = await this.supply(lat, lng, ring, carType, demandCount);
+    const demand = await demandCount;
     const { sensitivity, smoothingMs } = this.policy;
     const raw = demand > supply ? 1 + sensitivity * (demand / Math.max(supply, 1) - 1) : 1;
     const smoothed = await this.router
@@ -108,20 +114,34 @@ export class Surge {
     return readings.flat();
   }
 
-  private async supply(lat: number, lng: number, ring: string[], carType: CarType): Promise<number> {
+  /**
+   * Free drivers in the ring, counted only as far as the price needs: once they are at least the
+   * demand the multiplier is 1 whatever more there are, so the count stops there (then it is a
+   * lower bound). Most readings cost one search of FIRST_COUNTED drivers, not of MAX_COUNTED: a
+   * search's cost grows with the drivers it reads, and it holds the region's shard meanwhile.
+   */
+  private async supply(lat: number, lng: number, ring: string[], carType: CarType, demand: Promise<number>): Promise<number> {
     const inRing = new Set(ring);
-    const online = (await this.locations.search({ lat, lng, startRadiusKm: 0.5, maxRadiusKm: RING_RADIUS_KM, limit: MAX_COUNTED, carType }))
-      .filter((c) => inRing.has(surgeCellOf(c.lat, c.lng)))
-      .map((c) => c.driverId);
-    if (online.length === 0) return 0;
+    for (let limit = FIRST_COUNTED; ; limit = Math.min(limit * 4, MAX_COUNTED)) {
+      const found = await this.locations.search({ lat, lng, startRadiusKm: 0.5, maxRadiusKm: RING_RADIUS_KM, limit, carType });
+      const online = found.filter((c) => inRing.has(surgeCellOf(c.lat, c.lng))).map((c) => c.driverId);
+      const free = online.length - (await this.busyAmong(online));
+      // Fewer than the limit: every driver in the circle was read, so the count is exact.
+      if (found.length < limit || limit === MAX_COUNTED || free >= (await demand)) return free;
+    }
+  }
+
+  /** Of these drivers, those Postgres has on a trip or holding a live offer. */
+  private async busyAmong(driverIds: string[]): Promise<number> {
+    if (driverIds.length === 0) return 0;
     const [busy] = await this.db.$queryRaw<Array<{ n: number }>>`
       SELECT count(DISTINCT d)::int AS n FROM (
-        SELECT "driverId" AS d FROM "Ride" WHERE "driverId" = ANY(${online}) AND status::text = ANY(${[...TRIP_STATUSES]})
+        SELECT "driverId" AS d FROM "Ride" WHERE "driverId" = ANY(${driverIds}) AND status::text = ANY(${[...TRIP_STATUSES]})
         UNION ALL
         SELECT o."driverId" FROM "RideOffer" o
-         WHERE o."driverId" = ANY(${online}) AND o.status = 'OFFERED' AND o."expiresAt" > now()
+         WHERE o."driverId" = ANY(${driverIds}) AND o.status = 'OFFERED' AND o."expiresAt" > now()
       ) held`;
-    return online.length - busy!.n;
+    return busy!.n;
   }
 
   private async demand(ring: string[], carType: CarType): Promise<number> {

@@ -49,7 +49,10 @@ const SurgeCellRef = builder.objectRef<SurgeReading>('SurgeCell').implement({
     cell: t.exposeString('cell', { description: 'H3 cell index, resolution 7 (about 5 km²).' }),
     carType: t.field({ type: CarTypeEnum, description: 'The car type it applies to.', resolve: (s) => s.carType }),
     multiplier: t.exposeFloat('multiplier', { description: 'Smoothed, stepped and capped multiplier.' }),
-    supply: t.exposeInt('supply', { description: 'Available drivers of that car type in the cell and its neighbours.' }),
+    supply: t.exposeInt('supply', {
+      description:
+        'Available drivers of that car type in the cell and its neighbours, counted until they reach the demand (more cannot change the price): a figure above the demand is a lower bound.',
+    }),
     demand: t.exposeInt('demand', { description: 'Rides of that car type requested there within the demand window.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', nullable: true, description: 'When it was computed.' }),
   }),
