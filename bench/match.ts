@@ -1,6 +1,7 @@
 // (b) Matching latency with many drivers online, each ride through the whole flow: the rider asks
 // estimateRide (timed), requests with that estimate's id; time from requestRide until the first
-// offer lands on a driver socket, and until the rider sees ASSIGNED; the driver accepts, arrives,
+// offer lands on a driver socket, and until the rider sees ASSIGNED (from requestRide, and from the
+// driver's acceptRide: the accept path on its own, issue 15 goal 2); the driver accepts, arrives,
 // starts and completes the trip. A failed step counts as a failure in every latency it would
 // have produced (ranked +infinity, never dropped). The server's own
 // /metrics, scraped before and after, tell how long its callers waited for a Postgres connection
@@ -32,7 +33,10 @@ export interface MatchLevel {
   rides: number;
   assigned: number;
   firstOfferMs: LatencySummary;
+  /** requestRide sent → the rider sees ASSIGNED (the whole match: first offer, accept, confirm). */
   assignedMs: LatencySummary;
+  /** acceptRide sent by the driver → the rider sees ASSIGNED (issue 15, goal 2). */
+  acceptToAssignedMs: LatencySummary;
   /** estimateRide round trips of the same riders, just before each request. */
   estimateMs: LatencySummary;
   /** Rides that went all the way (assigned → arrived → started → completed), and trip steps that failed. */
@@ -73,6 +77,8 @@ export class MatchBench {
   private probes: Probe[] = [];
   private riders: RidematchClient[] = [];
   private readonly offerSeenAt = new Map<string, number>();
+  /** When the probe sent acceptRide for each ride. */
+  private readonly acceptSentAt = new Map<string, number>();
 
   constructor(
     private readonly opts: { db: Db; url: string; router: ShardRouter; box: BoundingBox; driverTtlMs: number; maxFleet: number },
@@ -120,6 +126,7 @@ export class MatchBench {
   private async acceptAndComplete(probe: Probe, rideId: string): Promise<void> {
     probe.expecting = false;
     const counted = probe.counted === true;
+    this.acceptSentAt.set(rideId, performance.now());
     const result = await probe.client.acceptRide(rideId).catch(() => null);
     if (result?.__typename !== 'RideAssignment') return;
     await new Promise((r) => setTimeout(r, 500)); // let the rider see ASSIGNED before the trip moves on
@@ -161,6 +168,7 @@ export class MatchBench {
     const watch = await watchPhase({ serverUrl: this.opts.url, db: this.opts.db });
     const firstOffer = new Latency();
     const assigned = new Latency();
+    const acceptToAssigned = new Latency();
     const estimate = new Latency();
     const pending: Array<Promise<void>> = [];
     let requested = 0;
@@ -182,7 +190,7 @@ export class MatchBench {
             .catch((err: unknown) => {
               probe.busy = probe.expecting = false;
               if (counted) this.because(`requestRide: ${codeOf(err)}`);
-              return { firstOfferMs: null, assignedMs: null };
+              return { firstOfferMs: null, assignedMs: null, acceptToAssignedMs: null };
             })
             .then((r) => {
               if (!counted) return;
@@ -194,6 +202,8 @@ export class MatchBench {
                 assigned.add(r.assignedMs);
                 assignedCount += 1;
               }
+              if (r.acceptToAssignedMs === null) acceptToAssigned.fail();
+              else acceptToAssigned.add(r.acceptToAssignedMs);
             }),
         );
       } else if (counted) skippedTicks += 1;
@@ -209,6 +219,7 @@ export class MatchBench {
       assigned: assignedCount,
       firstOfferMs: firstOffer.summary(),
       assignedMs: assigned.summary(),
+      acceptToAssignedMs: acceptToAssigned.summary(),
       estimateMs: estimate.summary(),
       flow: { ...this.flow },
       skippedTicks,
@@ -219,7 +230,11 @@ export class MatchBench {
   }
 
   /** A ride through the whole flow; null where that latency failed (no offer seen, not ASSIGNED within 10 s). */
-  private async rideOnce(rider: RidematchClient, probe: Probe, estimateLatency: Latency): Promise<{ firstOfferMs: number | null; assignedMs: number | null }> {
+  private async rideOnce(
+    rider: RidematchClient,
+    probe: Probe,
+    estimateLatency: Latency,
+  ): Promise<{ firstOfferMs: number | null; assignedMs: number | null; acceptToAssignedMs: number | null }> {
     const trip = { pickup: probe.position, dropoff: randomPoint(this.opts.box), carType: 'ECONOMY' as const };
     const e0 = performance.now();
     const quote = await rider.estimateRide(trip).catch((err: unknown) => {
@@ -257,7 +272,13 @@ export class MatchBench {
       if (offerAt === undefined && assignedAt === null) this.because(`no offer seen, then ${assignedStatus ?? 'no update'} within 10 s`);
       else if (assignedAt === null) this.because(`offer seen, then ${assignedStatus ?? 'no update'} within 10 s`);
     }
-    return { firstOfferMs: offerAt === undefined ? null : offerAt - t0, assignedMs: assignedAt === null ? null : assignedAt - t0 };
+    const acceptAt = this.acceptSentAt.get(ride.id);
+    if (estimateLatency !== this.uncounted && assignedAt !== null && acceptAt === undefined) this.because('ASSIGNED without an accept sent');
+    return {
+      firstOfferMs: offerAt === undefined ? null : offerAt - t0,
+      assignedMs: assignedAt === null ? null : assignedAt - t0,
+      acceptToAssignedMs: assignedAt === null || acceptAt === undefined ? null : assignedAt - acceptAt,
+    };
   }
 
   fleetDrivers(online: number): DriverProfile[] {

@@ -175,7 +175,7 @@ if (needsMatch) {
     const level = await match.run(online, SETTINGS.rideRate, SETTINGS.rideSeconds);
     levels.push(level);
     const c = level.conditions;
-    log(`(b) ${online} online: first offer p50 ${level.firstOfferMs.p50} p99 ${level.firstOfferMs.p99} (${level.firstOfferMs.failures} failed); assigned p99 ${level.assignedMs.p99}; estimate p99 ${level.estimateMs.p99}; server lag p99 ${c.server?.lagP99Ms.toFixed(1)} ms, gc ${c.server?.gcTotalMs.toFixed(0)} ms; generator lag p99 ${c.generator.lagP99Ms.toFixed(1)} ms; load ${c.loadAverage.end.toFixed(1)}`);
+    log(`(b) ${online} online: first offer p50 ${level.firstOfferMs.p50} p99 ${level.firstOfferMs.p99} (${level.firstOfferMs.failures} failed); accept → ASSIGNED p50 ${level.acceptToAssignedMs.p50} p99 ${level.acceptToAssignedMs.p99}; request → ASSIGNED p99 ${level.assignedMs.p99}; estimate p99 ${level.estimateMs.p99}; server lag p99 ${c.server?.lagP99Ms.toFixed(1)} ms, gc ${c.server?.gcTotalMs.toFixed(0)} ms; generator lag p99 ${c.generator.lagP99Ms.toFixed(1)} ms; load ${c.loadAverage.end.toFixed(1)}`);
   }
   if (!PHASES.has('match')) levels = undefined;
 
