@@ -2,9 +2,9 @@
 // the first to be written before it sends the second: two socket writes and an event-loop turn
 // per answer. Here a frame counts as sent once ws has queued it, and the socket is corked until
 // the loop's check phase, so both frames (and anything else sent in the same turn) leave in one
-// write. Measured side by side (bench/results/coalesced-frames-ab-2026-12-03.log): first offers
-// reach drivers a little sooner (p99 27 against 29–33 ms at 10k online); ingest throughput did
-// not change.
+// write. Measured side by side (2026-12-03; its log was never committed, see the README's
+// "Benchmark"): first offers reached drivers a little sooner (p99 27 against 29–33 ms at 10k
+// online); ingest throughput did not change.
 //
 // A failed write still closes the socket (ws handles the error and graphql-ws hears the close);
 // what is lost is only graphql-ws' chance to reject a send on a socket that is going away.
