@@ -177,6 +177,22 @@ describe('reserve.lua, release.lua, assign.lua, correct.lua', () => {
     expect(Math.abs(Number(await redis.hget(K, 'until')) - (now + 10_000))).toBeLessThan(2_000);
   });
 
+  // Chaos run 2026-12-03T073828: a driver held two live offers after a shard froze. A reserve
+  // whose reply timed out still ran on the thaw; the round that offered that ride next reserved the
+  // driver again, and the old stamps stayed: the ping path judged the hold settled and freed it
+  // before the new offer was committed (and its expiry was the old attempt's, not the offer's).
+  it('a reservation taken again for the same ride is stamped anew: it holds as long as the new offer and is not judged settled yet', async () => {
+    await redis.hset(K, 'state', 'FREE', 'duty', 'AVAILABLE');
+    expect(await reserve('ride-1', 300)).toBe(1); // the earlier attempt's, about to run out
+    await redis.hset(K, 'since', now() - 60_000); // and long settled
+    expect(await reserve('ride-1', 10_000)).toBe(1); // the round that offers the ride now
+    const stampedAt = Number((await redis.time())[0]) * 1000;
+    expect(Number(await redis.hget(K, 'since'))).toBeGreaterThan(stampedAt - 2_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await reserve('ride-2')).toBe(0); // past the earlier attempt's expiry, still held for ride-1
+    expect(await redis.hmget(K, 'state', 'ride')).toEqual(['OFFERED', 'ride-1']);
+  });
+
   it('refuses UNKNOWN, OFFLINE, ON_RIDE and missing drivers', async () => {
     expect(await reserve('r')).toBe(0);
     await redis.hset(K, 'state', 'UNKNOWN');
