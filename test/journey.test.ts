@@ -133,18 +133,26 @@ describe('estimateRide', () => {
     expect(cells).toContainEqual({ cell, carType: 'ECONOMY', multiplier: 1.3, supply: 3, demand: 5 });
   });
 
-  it('counts supply only as far as the demand needs: a first search of 64 drivers, a wider one when the demand is above them', async () => {
+  it('counts supply only as far as the demand needs: a first search of 64 drivers, a wider one when the demand is above the free ones', async () => {
     const pickup = { lat: 38.7223, lng: -9.1393 };
     const drivers = await registerDrivers(stack.services, Array.from({ length: 70 }, () => ({ id: uniqueId('many') })));
     for (const [i, d] of drivers.entries()) await report(stack.services, d, offset(pickup.lat, pickup.lng, 0.05 + i * 0.004));
-    // No demand: the first search's 64 drivers already say the price is 1; the rest are not read.
-    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1, supply: 64, demand: 0 });
-    // 66 requests outnumber those 64: the count reads on, to all 70 (so the price stays 1).
-    await recentRequests(pickup, 66);
-    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1, supply: 70, demand: 66 });
-    // 80 requests: 70 free drivers, raw 1 + 0.5 × (80/70 − 1) = 1.07 → 1.1.
-    await recentRequests(pickup, 14);
-    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1.1, supply: 70, demand: 80 });
+    // The 10 nearest are on trips (rides picked up elsewhere, so they are not this cell's demand).
+    for (const d of drivers.slice(0, 10)) {
+      const riderId = uniqueId('trip');
+      await registerRider(stack.services, riderId);
+      await stack.services.db.ride.create({
+        data: { id: randomUUID(), riderId, driverId: d.id, pickupLat: 0, pickupLng: 0, dropoffLat: 0, dropoffLng: 0, carType: 'ECONOMY', paymentMethod: 'CARD', status: 'IN_PROGRESS', pickupCell: surgeCellOf(0, 0) },
+      });
+    }
+    // No demand: the first search's 64 drivers (54 of them free) already say the price is 1.
+    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1, supply: 54, demand: 0 });
+    // 58 requests outnumber those 54 free: the count reads on, to all 70 (60 free), so the price stays 1.
+    await recentRequests(pickup, 58);
+    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1, supply: 60, demand: 58 });
+    // 80 requests: 60 free drivers, raw 1 + 0.5 × (80/60 − 1) = 1.17 → 1.2.
+    await recentRequests(pickup, 22);
+    expect(await stack.services.surge.at(pickup.lat, pickup.lng, 'ECONOMY')).toMatchObject({ multiplier: 1.2, supply: 60, demand: 80 });
   });
 
   it('smooths: with a time constant the multiplier moves part of the way at a time', async () => {

@@ -126,7 +126,7 @@ export class Surge {
       const found = await this.locations.search({ lat, lng, startRadiusKm: 0.5, maxRadiusKm: RING_RADIUS_KM, limit, carType });
       const online = found.filter((c) => inRing.has(surgeCellOf(c.lat, c.lng))).map((c) => c.driverId);
       const free = online.length - (await this.busyAmong(online));
-      // Fewer than the limit: every driver in the circle was read, so the count is exact.
+      // Fewer than the limit: every driver in the circle was read (of the regions that answered).
       if (found.length < limit || limit === MAX_COUNTED || free >= (await demand)) return free;
     }
   }
