@@ -193,6 +193,21 @@ describe('reserve.lua, release.lua, assign.lua, correct.lua', () => {
     expect(await redis.hmget(K, 'state', 'ride')).toEqual(['OFFERED', 'ride-1']);
   });
 
+  // The ping path's check reads Postgres after the ping saw the hold; if the hold is taken again
+  // for the same ride meanwhile, state and ride still match, and only its stamp tells them apart.
+  it('correct leaves a hold alone that was taken again for the same ride after the caller saw it', async () => {
+    await redis.hset(K, 'state', 'FREE', 'duty', 'AVAILABLE');
+    await reserve('ride-1');
+    await redis.hset(K, 'since', now() - 60_000);
+    const seenSince = (await redis.hget(K, 'since'))!; // what the ping saw
+    await reserve('ride-1'); // the next round's reservation, its offer not committed yet
+    expect(await redis.correct(K, 'OFFERED', 'ride-1', 'FREE', '', '', seenSince)).toBe(0);
+    expect(await redis.hmget(K, 'state', 'ride')).toEqual(['OFFERED', 'ride-1']);
+    // Seen as it is now, the correction goes through.
+    expect(await redis.correct(K, 'OFFERED', 'ride-1', 'FREE', '', '', (await redis.hget(K, 'since'))!)).toBe(1);
+    expect(await redis.hget(K, 'state')).toBe('FREE');
+  });
+
   it('refuses UNKNOWN, OFFLINE, ON_RIDE and missing drivers', async () => {
     expect(await reserve('r')).toBe(0);
     await redis.hset(K, 'state', 'UNKNOWN');

@@ -55,7 +55,7 @@ export class DriverRecords {
    */
   async ping(driverId: string, p: { recordedAt: number; region: string; lat: number; lng: number; dutyIfNew: DriverDuty }): Promise<PingResult> {
     const { ratePerS, burst } = this.policy.location;
-    const [verdict, previousRegion, duty, state, ride, extra] = (await this.router.write(driverRoute(driverId), (redis, tag) =>
+    const [verdict, previousRegion, duty, state, ride, extra, since] = (await this.router.write(driverRoute(driverId), (redis, tag) =>
       redis.driverPing(
         driverKey(driverId, tag),
         p.recordedAt,
@@ -69,14 +69,14 @@ export class DriverRecords {
         this.policy.reconcileIntervalMs,
         HOLD_SETTLE_MS,
       ),
-    )) as [string, string, DriverDuty, DispatchState, string, number];
+    )) as [string, string, DriverDuty, DispatchState, string, number, string | undefined];
     if (verdict === 'limited') {
       throw rateLimited('location updates', Number(extra));
     }
     // Postgres may be down: the record then stays as it is (UNKNOWN is never reserved), and the
     // next ping tries again. The position is still indexed.
     if (verdict === 'ok' && (state === 'UNKNOWN' || Number(extra) === 1)) {
-      await this.correctFromDb(driverId, state, ride).catch(() => {});
+      await this.correctFromDb(driverId, state, ride, since ?? '').catch(() => {});
     }
     return { verdict: verdict as PingResult['verdict'], previousRegion, duty, state, ride };
   }
@@ -162,12 +162,15 @@ export class DriverRecords {
     return truths;
   }, { state: 'FREE', rideId: '', holdMs: null });
 
-  /** Rebuilds or corrects the record's dispatch state from Postgres, unless it changed meanwhile. */
-  async correctFromDb(driverId: string, seenState: DispatchState, seenRide: string): Promise<boolean> {
+  /**
+   * Rebuilds or corrects the record's dispatch state from Postgres, unless it changed meanwhile
+   * (`seenSince`: the hold's stamp as seen, so a hold taken again for the same ride is left alone).
+   */
+  async correctFromDb(driverId: string, seenState: DispatchState, seenRide: string, seenSince = ''): Promise<boolean> {
     const truth = await this.truthOf(driverId);
     if (truth.state === seenState && truth.rideId === seenRide) return false;
     const reply = await this.router.write(driverRoute(driverId), (redis, tag) =>
-      redis.correct(driverKey(driverId, tag), seenState, seenRide, truth.state, truth.rideId, truth.holdMs ?? ''),
+      redis.correct(driverKey(driverId, tag), seenState, seenRide, truth.state, truth.rideId, truth.holdMs ?? '', seenSince),
     );
     return Number(reply) === 1;
   }

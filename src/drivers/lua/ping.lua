@@ -17,7 +17,8 @@
 -- Returns {verdict, previousRegion, duty, state, ride, extra}:
 --   verdict 'limited' (nothing written; extra = ms until a ping is allowed again),
 --   'stale' (an equal or newer report was accepted before; only the bucket moved),
---   'ok' (extra = 1 when the caller should check the dispatch state against Postgres).
+--   'ok' (extra = 1 when the caller should check the dispatch state against Postgres; a 7th
+--   element then: the hold's `since`, for that check's compare-and-set in correct.lua).
 local r = redis.call('HMGET', KEYS[1], 'at', 'region', 'duty', 'state', 'ride', 'tokens', 'filled', 'checked', 'since',
   'trip', 'tripLat', 'tripLng', 'tripAt', 'tripKm')
 local t = redis.call('TIME')
@@ -71,4 +72,5 @@ if state == 'OFFERED' or state == 'ON_RIDE' then
     verify = 1
   end
 end
+if verify == 1 then return {'ok', r[2] or '', duty, state, r[5] or '', verify, r[9] or ''} end
 return {'ok', r[2] or '', duty, state, r[5] or '', verify}
