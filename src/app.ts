@@ -8,7 +8,7 @@ import { Directory } from './admin/directory.ts';
 import { createClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createDb, type Db, type MeasuredPool } from './db/client.ts';
-import { DriverRecords } from './drivers/driver-records.ts';
+import { DriverRecords, HOLD_SETTLE_MS } from './drivers/driver-records.ts';
 import { DriverReconciler } from './drivers/reconciler.ts';
 import { LocationIndex } from './geo/location-index.ts';
 import { RateLimits } from './limits/rate-limits.ts';
@@ -83,7 +83,11 @@ function createRouter(config: Config, log: Logger): Router {
   if (config.redisCluster) return new ClusterRouter(config.redisCluster, health);
   const shards = config.redisShards ?? [];
   if (shards.length === 0) throw new Error('no Redis shards configured');
-  return new ShardRouter(shards, { ...health, readWindowMs: config.geo.driverTtlMs });
+  // A key that moved settles once every instance saw the move (their health checks are at most
+  // one interval and one timeout apart), what they sent to the old owner before ran or timed out
+  // (one timeout), and the reservations that made have their offers in Postgres (HOLD_SETTLE_MS).
+  const settleMs = health.healthIntervalMs + 2 * health.commandTimeoutMs + HOLD_SETTLE_MS;
+  return new ShardRouter(shards, { ...health, readWindowMs: config.geo.driverTtlMs, settleMs });
 }
 
 /** Development and test only (production requires PUBSUB_REDIS_URL): the bus rides on the first shard or cluster node. */

@@ -20,6 +20,7 @@ const OPTIONS: ShardRouterOptions = {
   upAfterSuccesses: 2,
   commandTimeoutMs: 200,
   readWindowMs: 1_000,
+  settleMs: 1_000,
 };
 
 describe('two instances, one shard frozen and thawed (health checks by hand)', () => {
@@ -119,8 +120,8 @@ describe('two instances, one shard frozen and thawed (health checks by hand)', (
     servers[0]!.pause();
     await checks(a, 2);
     expect(a.shards[0]!.healthy).toBe(false);
-    await ping(); // a new record on the fallback shard, rebuilt from Postgres: FREE
-    expect((await records.inspect(driverId)).fields.state).toBe('FREE');
+    await ping(); // a new record on the fallback shard, rebuilt from Postgres once the move settled: FREE
+    await eventually(async () => expect((await records.inspect(driverId)).fields.state).toBe('FREE'), 5_000);
 
     servers[0]!.resume();
     await checks(a, 2);
@@ -133,6 +134,42 @@ describe('two instances, one shard frozen and thawed (health checks by hand)', (
     // The fallback copy still says FREE: it must not be found, or the driver gets a second ride.
     expect(await records.reserve(driverId, 'second-ride', 10_000)).toBe(false);
     servers[0]!.resume();
+    await checks(a, 2);
+  });
+
+  // Chaos run chaos-2026-12-03T101941: at a frozen shard's thaw two instances offered one driver
+  // two rides. One had failed over and rebuilt the driver's record on the fallback shard from
+  // Postgres (FREE); the other, not yet failed over, had a reservation waiting in the frozen
+  // home shard, which ran it on the thaw.
+  it('a reservation waiting in a frozen home shard and one on the fallback shard never both succeed', async () => {
+    const policy = { recordTtlMs: 3_600_000, reconcileIntervalMs: 3_000, location: { ratePerS: 1_000, burst: 1_000 } };
+    const [recordsA, recordsB] = [new DriverRecords(a, database.db, policy), new DriverRecords(b, database.db, policy)];
+    let driverId = '';
+    do driverId = uniqueId('thaw');
+    while (a.ranked(driverRoute(driverId))[0] !== a.shards[0]);
+    const at = { lat: 12.97, lng: 77.59 };
+    let t = Date.now();
+    const ping = () => recordsA.ping(driverId, { recordedAt: ++t, region: regionOf(at.lat, at.lng), ...at, dutyIfNew: 'AVAILABLE' });
+    await ping(); // the driver's socket is on A; the record on its home shard is FREE
+    await eventually(async () => expect((await recordsA.inspect(driverId)).fields.state).toBe('FREE'), 5_000);
+
+    servers[0]!.pause();
+    await checks(a, 2); // A fails over; B has not noticed yet
+    expect([a.shards[0]!.healthy, b.shards[0]!.healthy]).toEqual([false, true]);
+    let unmoved = '';
+    do unmoved = uniqueId('stay');
+    while (a.ranked(driverRoute(unmoved))[0] !== a.shards[1]);
+    expect(a.unsettledForMs(driverRoute(unmoved))).toBe(0); // only the keys that moved wait
+    expect(a.unsettledForMs(driverRoute(driverId))).toBeGreaterThan(0);
+    await ping(); // a new record on the fallback shard
+    const reservedByA = await recordsA.reserve(driverId, 'ride-from-a', 10_000);
+    const reservedByB = recordsB.reserve(driverId, 'ride-from-b', 10_000); // waits in the frozen shard
+    await new Promise((r) => setImmediate(r));
+    servers[0]!.resume();
+    expect([reservedByA, await reservedByB]).toEqual([false, true]);
+
+    // Once the move has settled, Postgres (which has no offer for either ride here) frees it on the fallback shard.
+    await eventually(async () => expect((await recordsA.inspect(driverId)).fields.state).toBe('FREE'), 5_000);
     await checks(a, 2);
   });
 });

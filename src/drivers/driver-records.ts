@@ -4,7 +4,8 @@
 // writer of that record; its scripts live in ./lua.
 //
 // Postgres stays the truth. A new record (its shard was lost, or it expired) is UNKNOWN, never
-// reserved, and rebuilt from Postgres on the next ping; a held record (OFFERED / ON_RIDE) is
+// reserved, and rebuilt from Postgres on the next ping (after a shard's outage, once the move
+// has settled: correctWhenSettled); a held record (OFFERED / ON_RIDE) is
 // checked against Postgres at most once per reconcile interval by the ping path; and
 // reconcileAssigned() puts every driver Postgres has on a trip back ON_RIDE.
 import { BatchedReads } from '../db/batched-reads.ts';
@@ -73,12 +74,36 @@ export class DriverRecords {
     if (verdict === 'limited') {
       throw rateLimited('location updates', Number(extra));
     }
-    // Postgres may be down: the record then stays as it is (UNKNOWN is never reserved), and the
-    // next ping tries again. The position is still indexed.
     if (verdict === 'ok' && (state === 'UNKNOWN' || Number(extra) === 1)) {
-      await this.correctFromDb(driverId, state, ride, since ?? '').catch(() => {});
+      await this.correctWhenSettled(driverId, state, ride, since ?? '');
     }
     return { verdict: verdict as PingResult['verdict'], previousRegion, duty, state, ride };
+  }
+
+  /** Drivers whose record waits for its key to settle on a new owner before Postgres is read for it. */
+  private readonly waitingToSettle = new Set<string>();
+
+  /**
+   * Corrects the record from Postgres now, or once its key has settled after changing owner
+   * (a shard went down or came back). Until then a new record stays UNKNOWN, which is never
+   * reserved: another instance may still be routing the driver to the old owner, or have a
+   * reservation there that a frozen shard runs on its thaw, and Postgres shows neither yet, so a
+   * record rebuilt now could say FREE while the driver is being offered a ride elsewhere.
+   * Postgres may be down: the record then stays as it is, and the next ping tries again.
+   */
+  private async correctWhenSettled(driverId: string, state: DispatchState, ride: string, since: string): Promise<void> {
+    const waitMs = this.router.unsettledForMs(driverRoute(driverId));
+    if (waitMs <= 0) {
+      await this.correctFromDb(driverId, state, ride, since).catch(() => {});
+      return;
+    }
+    if (this.waitingToSettle.has(driverId)) return;
+    this.waitingToSettle.add(driverId);
+    // The correction compares what this ping saw, so a record changed meanwhile is left alone.
+    setTimeout(() => {
+      this.waitingToSettle.delete(driverId);
+      void this.correctWhenSettled(driverId, state, ride, since);
+    }, waitMs).unref();
   }
 
   /** Records the driver's duty; returns the region the driver is indexed in ('' when none). */

@@ -131,6 +131,14 @@ export class ClusterRouter implements Router {
   }
 
   /**
+   * Always settled: the cluster itself moves a slot (a replica promoted), so every client writes
+   * a key in one place at a time; there is no second copy of a record to race.
+   */
+  unsettledForMs(): number {
+    return 0;
+  }
+
+  /**
    * The primary serving the route key's slot. A route key `<kind>:<id>` names keys tagged `{<id>}`
    * (see keys.ts), so its slot is that of the tag.
    */

@@ -42,6 +42,12 @@ export interface Router {
    * (ShardTimeoutError), for callers to whom "nothing found" must mean "nothing there".
    */
   readAll<T>(routeKey: string, op: (redis: ScriptedClient) => Promise<T>, opts?: { required?: boolean }): Promise<T[]>;
+  /**
+   * How long until a key that just changed owner has settled (0: settled). Rebuilding a record
+   * from Postgres on the new owner waits it out: an operation another instance sent to the old
+   * owner may still take effect there, and be missing from what Postgres says yet.
+   */
+  unsettledForMs(routeKey: string): number;
   /** Called whenever a shard's (or node's) health flips. */
   onChange(listener: (shard: { name: string; healthy: boolean }) => void): void;
   /** One round of health checks (exported so tests can force one instead of waiting). */

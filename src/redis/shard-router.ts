@@ -55,6 +55,13 @@ export interface ShardRouterOptions {
   commandTimeoutMs: number;
   /** How long reads keep visiting a key's previous owner after ownership changed. */
   readWindowMs: number;
+  /**
+   * How long a key counts as moving after its owner changed (unsettledForMs; 0: never). Long
+   * enough for every other instance to see the same change (one health interval and one
+   * command timeout apart at most), for commands they sent to the old owner before that to
+   * have run or timed out (one command timeout), and for what those started to reach Postgres.
+   */
+  settleMs?: number;
   log?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -175,13 +182,37 @@ export class ShardRouter implements Router {
   readOwners(key: string): Shard[] {
     this.pruneMemberships();
     const ranked = this.ranked(key);
+    const horizon = Date.now() - this.options.readWindowMs;
     const owners: Shard[] = [];
     for (const m of this.memberships) {
+      if (m.endedAt !== null && m.endedAt < horizon) continue;
       const shard = ranked.find((s) => m.healthy.has(s.name));
       if (shard && shard.healthy && !owners.includes(shard)) owners.push(shard);
     }
     if (owners.length === 0) owners.push(this.owner(key));
     return owners;
+  }
+
+  /**
+   * How long until the key has had the same owner for the settle window (0: settled). Another
+   * instance may still route the key to its previous owner for a moment, and a command it sent
+   * there before (a frozen shard runs it on the thaw) may still take effect: what is rebuilt on
+   * the new owner from Postgres meanwhile can miss it.
+   */
+  unsettledForMs(key: string): number {
+    const settleMs = this.options.settleMs ?? 0;
+    if (settleMs <= 0) return 0;
+    this.pruneMemberships();
+    const ranked = this.ranked(key);
+    const ownerIn = (m: Membership) => ranked.find((s) => m.healthy.has(s.name));
+    const now = Date.now();
+    let wait = 0;
+    for (let i = 0; i + 1 < this.memberships.length; i++) {
+      const ended = this.memberships[i]!;
+      if (ownerIn(ended) === ownerIn(this.memberships[i + 1]!)) continue;
+      wait = Math.max(wait, ended.endedAt! + settleMs - now);
+    }
+    return wait;
   }
 
   /**
@@ -322,7 +353,7 @@ export class ShardRouter implements Router {
   }
 
   private pruneMemberships(): void {
-    const horizon = Date.now() - this.options.readWindowMs;
+    const horizon = Date.now() - Math.max(this.options.readWindowMs, this.options.settleMs ?? 0);
     this.memberships = this.memberships.filter((m) => m.endedAt === null || m.endedAt >= horizon);
   }
 
