@@ -52,8 +52,8 @@ async function snapshotOf(pid: number, dir: string, label: string): Promise<stri
     if (fresh.length > 0) {
       const file = path.join(dir, fresh[0]!);
       const size = statSync(file).size;
-      await new Promise((r) => setTimeout(r, 1_000));
-      if (statSync(file).size === size) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      if (size > 0 && statSync(file).size === size) {
         console.log(`${label}: ${file} (${(size / 2 ** 20).toFixed(1)} MiB)`);
         return file;
       }
@@ -75,7 +75,8 @@ try {
   const connect = async (ids: string[]) => {
     for (let i = 0; i < ids.length; i += 200) {
       const batch = await Promise.all(ids.slice(i, i + 200).map((id) => clientFor(server.url, 'driver', id)));
-      for (const c of batch) c.driverOffers({ next: () => {} });
+      // HEAP_FEEDS=k opens k offers feeds per socket (k=2 against k=1 gives one feed's own cost).
+      for (const c of batch) for (let k = 0; k < Number(process.env.HEAP_FEEDS ?? 1); k++) c.driverOffers({ next: () => {} });
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 3_000));
@@ -91,10 +92,15 @@ try {
   rows.sort((x, y) => y.bytesPerSocket - x.bytesPerSocket);
   const total = rows.reduce((s, r) => s + r.bytesPerSocket, 0);
   console.log(`JS heap per socket: ${(total / 1024).toFixed(2)} KiB`);
+  if (process.env.HEAP_ROWS) (await import('node:fs')).writeFileSync(process.env.HEAP_ROWS, JSON.stringify(rows));
   for (const r of rows.slice(0, 45)) console.log(`${r.bytesPerSocket.toFixed(0).padStart(7)} B  ${r.countPerSocket.toFixed(2).padStart(6)} ×  ${r.kind}`);
+} catch (err) {
+  console.error(err);
+  process.exitCode = 1;
 } finally {
   await server.stop();
   await db.$disconnect();
-  rmSync(dir, { recursive: true, force: true });
-  process.exit(0);
+  // HEAP_KEEP=1 keeps the two snapshots (open them in Chrome DevTools' Memory tab, "Comparison").
+  if (!process.env.HEAP_KEEP) rmSync(dir, { recursive: true, force: true });
+  process.exit();
 }

@@ -19,7 +19,7 @@ import { schema } from '../schema/index.ts';
 import { persistedOperationPlugins } from './persisted-operations.ts';
 import { yogaLogger } from './yoga-logger.ts';
 import { graphiqlAssets, renderGraphiQL } from './graphiql.ts';
-import { errorCodes, operationBudget, operationMetrics, subscriptionsOverWebSocketOnly } from './plugins.ts';
+import { errorCodes, graphqlJsSubscriptions, operationBudget, operationMetrics, subscriptionsOverWebSocketOnly } from './plugins.ts';
 
 /** What the transports hand Yoga besides the request. */
 export interface ServerContext {
@@ -74,6 +74,7 @@ export function createGraphQLHandler(services: Services): GraphQLHandler {
       useGraphQlJit({}, { enableIf: (args) => getOperationAST(args.document, args.operationName)?.operation !== 'subscription' }),
       operationBudget(),
       subscriptionsOverWebSocketOnly(),
+      graphqlJsSubscriptions(),
       useCSRFPrevention({ requestHeaders: CSRF_HEADERS }),
       config.graphiql && graphiqlAssets(),
     ],
