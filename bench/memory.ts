@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { topics } from '../src/pubsub.ts';
 import type { RidematchClient } from '../src/sdk/node.ts';
-import { clientFor } from './lib/fleet.ts';
+import { scrape } from '../src/sim/scrape.ts';
+import { clientFor, METRICS_TOKEN } from './lib/fleet.ts';
 
 export interface MemoryServerResult {
   connections: number;
@@ -15,6 +16,8 @@ export interface MemoryServerResult {
   rssBeforeMiB: number;
   rssAfterMiB: number;
   kibPerConnection: number;
+  /** The JS heap in use after a full collection (prom-client's nodejs_heap_size_used_bytes), per connection. */
+  heapKibPerConnection: number;
 }
 
 export interface MemoryResult {
@@ -22,16 +25,19 @@ export interface MemoryResult {
   connectionsPerServer: number;
   kibPerConnection: number;
   spreadKiB: number;
+  /** Median and spread of the servers' heap figures: far steadier than RSS, which follows the allocator. */
+  heapKibPerConnection: number;
+  heapSpreadKiB: number;
 }
 
 export function summariseMemory(servers: MemoryServerResult[]): MemoryResult {
-  const values = servers.map((s) => s.kibPerConnection).sort((a, b) => a - b);
-  return {
-    servers,
-    connectionsPerServer: servers[0]?.connections ?? 0,
-    kibPerConnection: values[Math.floor(values.length / 2)]!,
-    spreadKiB: values.at(-1)! - values[0]!,
+  const medianAndSpread = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return [sorted[Math.floor(sorted.length / 2)]!, sorted.at(-1)! - sorted[0]!] as const;
   };
+  const [kibPerConnection, spreadKiB] = medianAndSpread(servers.map((s) => s.kibPerConnection));
+  const [heapKibPerConnection, heapSpreadKiB] = medianAndSpread(servers.map((s) => s.heapKibPerConnection));
+  return { servers, connectionsPerServer: servers[0]?.connections ?? 0, kibPerConnection, spreadKiB, heapKibPerConnection, heapSpreadKiB };
 }
 
 function rssBytes(pid: number): number {
@@ -39,15 +45,21 @@ function rssBytes(pid: number): number {
   return Number(m![1]) * 1024;
 }
 
-/** RSS after a full collection in the server (it runs with --expose-gc; SIGUSR2 collects), median of 3. */
-async function settledRss(pid: number): Promise<number> {
-  const readings: number[] = [];
+/**
+ * RSS and JS heap in use after a full collection in the server (it runs with --expose-gc;
+ * SIGUSR2 collects), median of 3 each.
+ */
+async function settledMemory(pid: number, url: string): Promise<{ rss: number; heap: number }> {
+  const rss: number[] = [];
+  const heap: number[] = [];
   for (let i = 0; i < 3; i++) {
     process.kill(pid, 'SIGUSR2');
     await new Promise((r) => setTimeout(r, 700));
-    readings.push(rssBytes(pid));
+    rss.push(rssBytes(pid));
+    heap.push((await scrape(url.replace(/\/graphql$/, '/metrics'), METRICS_TOKEN)).value('nodejs_heap_size_used_bytes'));
   }
-  return readings.sort((a, b) => a - b)[1]!;
+  const median = (values: number[]) => values.sort((a, b) => a - b)[1]!;
+  return { rss: median(rss), heap: median(heap) };
 }
 
 /** Connects drivers with their offers feed open and waits until the bus has all their feeds. */
@@ -75,15 +87,16 @@ const WARM_UP_CONNECTIONS = 20;
 export async function benchMemory(opts: { url: string; pid: number; bus: Redis; driverIds: string[] }): Promise<MemoryServerResult> {
   // A few connections first, so one-time costs (code compiled on first use, caches) stay out.
   const warm = await connectIdle(opts, opts.driverIds.slice(0, WARM_UP_CONNECTIONS), 0);
-  const before = await settledRss(opts.pid);
+  const before = await settledMemory(opts.pid, opts.url);
   const { clients, feeds } = await connectIdle(opts, opts.driverIds.slice(WARM_UP_CONNECTIONS), WARM_UP_CONNECTIONS);
-  const after = await settledRss(opts.pid);
+  const after = await settledMemory(opts.pid, opts.url);
   await Promise.all([...warm.clients, ...clients].map((c) => c.close()));
   return {
     connections: clients.length,
     feedsOpen: feeds,
-    rssBeforeMiB: before / 2 ** 20,
-    rssAfterMiB: after / 2 ** 20,
-    kibPerConnection: (after - before) / 1024 / clients.length,
+    rssBeforeMiB: before.rss / 2 ** 20,
+    rssAfterMiB: after.rss / 2 ** 20,
+    kibPerConnection: (after.rss - before.rss) / 1024 / clients.length,
+    heapKibPerConnection: (after.heap - before.heap) / 1024 / clients.length,
   };
 }

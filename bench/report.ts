@@ -211,6 +211,11 @@ export function renderReport(r: BenchReport, chartFile?: string): { markdown: st
       `median ${n(e.kibPerConnection, 1)} KiB, spread ${n(e.spreadKiB, 1)} KiB (servers: ${e.servers.map((s) => `${n(s.kibPerConnection, 1)} KiB, RSS ${n(s.rssBeforeMiB)} → ${n(s.rssAfterMiB)} MiB, ${n(s.feedsOpen)} feeds`).join('; ')})`,
       TARGETS.kibPerConnection.label,
       e.spreadKiB > 3 ? `inconclusive (spread ${n(e.spreadKiB, 1)} KiB > 3 KiB; the median would say: ${verdict('kibPerConnection', e.kibPerConnection)})` : e.kibPerConnection <= 0 ? 'inconclusive (RSS noise exceeds the delta)' : verdict('kibPerConnection', e.kibPerConnection)]);
+    // Not judged (the target is the process' memory, RSS); shown because it is steady where RSS is not.
+    if (e.heapKibPerConnection !== undefined) {
+      rows.push(['e', 'of which JS heap in use after a full collection (not judged: the steadier figure to compare changes by)',
+        `median ${n(e.heapKibPerConnection, 1)} KiB, spread ${n(e.heapSpreadKiB, 1)} KiB (servers: ${e.servers.map((s) => `${n(s.heapKibPerConnection, 1)} KiB`).join('; ')})`, '-', '-']);
+    }
   }
   const g = r.storm;
   if (g) {

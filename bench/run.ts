@@ -245,7 +245,7 @@ if (PHASES.has('memory')) {
     perServer.push(await benchMemory({ url: memoryServer.url, pid: memoryServer.child.pid!, bus, driverIds: memoryFleet.map((d) => d.id) }));
     bus.disconnect();
     await memoryServer.stop();
-    log(`(e) ${perServer.at(-1)!.kibPerConnection.toFixed(1)} KiB per connection`);
+    log(`(e) ${perServer.at(-1)!.kibPerConnection.toFixed(1)} KiB per connection (RSS), ${perServer.at(-1)!.heapKibPerConnection.toFixed(1)} KiB of JS heap`);
   }
   memory = summariseMemory(perServer);
 }
