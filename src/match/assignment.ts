@@ -18,7 +18,6 @@ import { isTrip } from './ride-status.ts';
 import { toRideView, type RideView } from './ride-view.ts';
 import { acceptInOneStatement } from './accept-sql.ts';
 import type { Tx } from './transitions.ts';
-import type { ClaimVerdict } from './ride-claims.ts';
 
 export type AcceptResult =
   | { kind: 'assigned'; ride: RideView; driverId: string }
@@ -53,14 +52,6 @@ export function acceptVerdict(
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Assignment {
-  /**
-   * Rides whose claim an accept on this instance won and is confirming in Postgres, settled when
-   * that accept is done (the claim TAKEN or dropped). Another driver's accept here that finds the
-   * claim PENDING waits on it instead of asking Redis again every few ms: in a burst of accepts
-   * those repeated claims cost more CPU than the accepts themselves.
-   */
-  private readonly confirming = new Map<string, Promise<void>>();
-
   constructor(
     private readonly deps: MatchDeps,
     private readonly rounds: RoundScheduler,
@@ -70,6 +61,7 @@ export class Assignment {
 
   async accept(driverId: string, rideId: string, log: Logger = this.deps.log): Promise<AcceptResult> {
     validateRideId(rideId);
+    const { claims } = this.deps;
     const verdict = await this.claimOrWait(rideId, driverId);
     if (verdict === 'TAKEN') return { kind: 'taken', rideId };
     if (verdict === 'NOT_OFFERED' || verdict === 'CLOSED' || verdict === 'EXPIRED') {
@@ -77,22 +69,7 @@ export class Assignment {
       const answer = await this.readVerdict(driverId, rideId);
       if (answer) return answer;
     }
-    if (verdict !== 'WON') return this.confirmOrExplain(rideId, driverId, verdict, log);
-    let settle!: () => void;
-    const done = new Promise<void>((resolve) => (settle = resolve));
-    this.confirming.set(rideId, done);
-    try {
-      await this.deps.seams.afterClaim?.(rideId, driverId);
-      return await this.confirmOrExplain(rideId, driverId, verdict, log);
-    } finally {
-      if (this.confirming.get(rideId) === done) this.confirming.delete(rideId);
-      settle();
-    }
-  }
-
-  /** Postgres' decision on the accept; a claim it overruled is dropped. */
-  private async confirmOrExplain(rideId: string, driverId: string, verdict: ClaimVerdict, log: Logger): Promise<AcceptResult> {
-    const { claims } = this.deps;
+    if (verdict === 'WON') await this.deps.seams.afterClaim?.(rideId, driverId);
     let result: AcceptResult;
     try {
       result = await this.confirm(rideId, driverId, log);
@@ -118,11 +95,6 @@ export class Assignment {
       if (verdict !== 'PENDING') return verdict;
       if (Date.now() >= waitUntil) {
         throw new DomainError('RETRYABLE', "another driver's accept is being recorded; nothing changed, ask again");
-      }
-      const local = this.confirming.get(rideId);
-      if (local) {
-        await Promise.race([local, sleep(waitUntil - Date.now())]);
-        continue;
       }
       await sleep(pause);
       pause = Math.min(pause * 2, 50);
