@@ -4,7 +4,9 @@
 // Real redis-server processes, frozen with SIGSTOP; health checks are driven by hand (the
 // routers' own loop runs once an hour) so every step is deterministic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DriverRecords } from '../src/drivers/driver-records.ts';
+import { randomUUID } from 'node:crypto';
+import { DriverRecords, HOLD_SETTLE_MS } from '../src/drivers/driver-records.ts';
+import { DriverPicker } from '../src/match/driver-picker.ts';
 import { regionOf } from '../src/geo/cells.ts';
 import { surgeCellOf } from '../src/pricing/surge.ts';
 import { driverRoute, regionRoute, surgeRoute } from '../src/redis/keys.ts';
@@ -192,6 +194,43 @@ describe('a frozen shard never passes for an empty area', () => {
   afterAll(async () => {
     for (const s of stack?.shards ?? []) s.resume();
     await stack?.stop();
+  });
+
+  // A round's picking has no overall deadline (a request's has); with its drivers' shard timing
+  // out batch after batch, the first driver's hold grew older than HOLD_SETTLE_MS before the
+  // round's offers could be stored, and the ping path frees a settled hold Postgres has no offer for.
+  it('a round whose drivers’ shard times out batch after batch stops picking while its first reservation is young', async () => {
+    const pickup = { lat: 48.8566, lng: 2.3522 };
+    const router = stack.services.router;
+    const regionOwner = router.owner(regionRoute(regionOf(pickup.lat, pickup.lng)));
+    const frozenShard = router.shards.find((s) => s !== regionOwner)!;
+    const idOn = (wanted: (owner: typeof frozenShard) => boolean) => {
+      let id = '';
+      do id = uniqueId('slow');
+      while (!wanted(router.owner(driverRoute(id))));
+      return id;
+    };
+    const nearest = idOn((o) => o !== frozenShard);
+    const slow = Array.from({ length: 30 }, () => idOn((o) => o === frozenShard));
+    const profiles = await registerDrivers(stack.services, [nearest, ...slow].map((id) => ({ id })));
+    for (const [i, d] of profiles.entries()) await report(stack.services, d, offset(pickup.lat, pickup.lng, 0.05 + 0.01 * i));
+    const picker = new DriverPicker(stack.services.locations, stack.services.records, { ...stack.services.config.match, batchSize: 5 });
+    const ride = { id: randomUUID(), pickupLat: pickup.lat, pickupLng: pickup.lng, carType: 'ECONOMY' as const, paymentMethod: 'CARD' as const, minDriverRating: null };
+
+    const frozen = stack.shards[router.shards.indexOf(frozenShard)]!;
+    frozen.pause();
+    try {
+      const picked = await picker.pick(ride, 3, new Set()); // a round's call: no deadline
+      expect(picked.map((c) => c.driverId)).toEqual([nearest]);
+      const { fields } = await stack.services.records.inspect(nearest);
+      const [seconds, micros] = await router.owner(driverRoute(nearest)).redis.time();
+      const holdAgeMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Number(fields.since);
+      expect(fields).toMatchObject({ state: 'OFFERED', ride: ride.id });
+      expect(holdAgeMs).toBeLessThan(HOLD_SETTLE_MS); // not yet judged settled: the offer has time to be stored
+    } finally {
+      frozen.resume();
+      await picker.release(ride.id, [{ driverId: nearest } as never]);
+    }
   });
 
   it('a ride requested while its region’s shard is frozen stays SEARCHING, answers within about one command timeout, and gets offers after the thaw', async () => {

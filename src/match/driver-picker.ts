@@ -2,7 +2,7 @@
 // the ride in Redis (a driver holds at most one live offer). Redis only: callers run this
 // outside any Postgres transaction.
 import type { MatchPolicy } from '../config.ts';
-import type { DriverRecords } from '../drivers/driver-records.ts';
+import { HOLD_SETTLE_MS, type DriverRecords } from '../drivers/driver-records.ts';
 import type { Ride } from '../generated/prisma/client.ts';
 import type { Candidate, LocationIndex } from '../geo/location-index.ts';
 
@@ -10,6 +10,12 @@ import type { Candidate, LocationIndex } from '../geo/location-index.ts';
 const FIRST_SEARCH_RADIUS_KM = 0.5;
 /** A reservation outlives its offer a little, so it is never free while the offer is live. */
 const RESERVATION_MARGIN_MS = 1_000;
+/**
+ * No new Redis step starts once the first reservation is this old: its offer must be in Postgres
+ * before the ping path judges the hold settled (HOLD_SETTLE_MS) and, finding no offer there,
+ * frees the driver for another ride. A step already under way can still take a command timeout.
+ */
+const STEPS_AFTER_FIRST_RESERVATION_MS = HOLD_SETTLE_MS / 4;
 
 export type RideToMatch = Pick<Ride, 'id' | 'pickupLat' | 'pickupLng' | 'carType' | 'paymentMethod' | 'minDriverRating'>;
 
@@ -29,15 +35,17 @@ export class DriverPicker {
    * The nearest eligible drivers at this radius, each reserved for this ride (nearest first).
    * Throws ShardTimeoutError when the area's shard did not answer (so nobody mistakes it for an
    * empty area). `deadline` (performance.now() ms): no new Redis step starts after it, so a slow
-   * driver shard costs the caller one command timeout, not one per batch.
+   * driver shard costs the caller one command timeout, not one per batch; nor once the first
+   * reservation is STEPS_AFTER_FIRST_RESERVATION_MS old, whatever the deadline (rounds have none).
    */
   async pick(ride: RideToMatch, radiusKm: number, exclude: Set<string>, deadline = Infinity): Promise<Candidate[]> {
     const wanted = this.policy.batchSize;
     const holdMs = this.policy.roundTimeoutMs + RESERVATION_MARGIN_MS;
     const picked: Candidate[] = [];
     let batches = 0;
+    let firstReservedAt = Infinity;
     // The first reservations always go out: a search that answered late is not thrown away.
-    const late = () => batches > 0 && performance.now() >= deadline;
+    const late = () => batches > 0 && performance.now() >= Math.min(deadline, firstReservedAt + STEPS_AFTER_FIRST_RESERVATION_MS);
     for (let attempt = 0; attempt < 3 && picked.length < wanted && !late(); attempt++) {
       const limit = (wanted - picked.length) * 2 + 3;
       const candidates = await this.locations.search({
@@ -58,8 +66,10 @@ export class DriverPicker {
         const batch = queue.slice(0, wanted - picked.length);
         queue = queue.slice(batch.length);
         batches += 1;
+        const sentAt = performance.now();
         const ok = await Promise.all(batch.map((c) => this.records.reserve(c.driverId, ride.id, holdMs).catch(() => false)));
         batch.forEach((c, i) => ok[i] && picked.push(c));
+        if (ok.includes(true)) firstReservedAt = Math.min(firstReservedAt, sentAt);
       }
       if (candidates.length < limit) break; // the area has no more drivers that fit
     }
