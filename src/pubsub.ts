@@ -307,17 +307,18 @@ class RideUpdatesPolicy implements StreamPolicy<RideUpdateEvent | RidePosition, 
 
   constructor(readonly snapshot: () => Promise<RideUpdateEvent[]>) {}
 
-  accept(e: RideUpdateEvent | RidePosition, from: 'live' | 'snapshot' | 'catch-up'): RideUpdateEvent | null {
+  accept(e: RideUpdateEvent | RidePosition): RideUpdateEvent | null {
     if ('kind' in e) {
       const last = this.last;
       if (!last || last.ride.driverId !== e.driverId || !TRIP.has(last.ride.status)) return null;
       return { ...last, at: e.at, driverPosition: { lat: e.lat, lng: e.lng, at: e.at } };
     }
-    // Round starts share a version with the state they follow: live, only strictly older
-    // versions are stale; a catch-up re-read is pushed only when something moved on.
+    // Round starts share a version with the state they follow, so a state is its version and
+    // round: one already pushed is not pushed again, whether a re-read found it or it arrived
+    // live after the first read had (the request's own publish of the ride it just stored).
     const older = e.ride.version < this.version;
     const unchanged = e.ride.version === this.version && e.ride.round <= this.round;
-    if (older || (from === 'catch-up' && unchanged)) return null;
+    if (older || unchanged) return null;
     this.version = e.ride.version;
     this.round = e.ride.round;
     this.last = e;
