@@ -249,8 +249,8 @@ function waitUntilReady(redis: Redis): Promise<void> {
 interface StreamPolicy<In, Out> {
   /** The current state; `catchingUp` is true after an outage (not for the first read). */
   snapshot(catchingUp: boolean): Promise<In[]>;
-  /** What to push for an event, or null to drop it (deduplication, staleness). `from` says where it came from. */
-  accept(event: In, from: 'live' | 'snapshot' | 'catch-up'): Out | null;
+  /** What to push for an event (read or live alike), or null to drop it (deduplication, staleness). */
+  accept(event: In): Out | null;
 }
 
 /** Where a driver's offers feed reads the current state (match/ride-queries.ts). */
@@ -360,32 +360,32 @@ class CatchUpStream<In, Out = In> implements AsyncIterableIterator<Out>, Listene
     const inTime = await Promise.race([subscribed.then(() => true), gaveUp]);
     clearTimeout(timer);
     if (!this.open) return;
-    for (const e of await this.policy.snapshot(false)) this.push(e, 'snapshot');
+    for (const e of await this.policy.snapshot(false)) this.push(e);
     const early = this.early ?? [];
     this.early = null;
-    for (const e of early) this.push(e, 'live');
+    for (const e of early) this.push(e);
     if (!inTime) void subscribed.then(() => this.catchUp(), () => {});
   }
 
   /** A message on one of the topics. */
   deliver(event: unknown): void {
     if (this.early) this.early.push(event as In);
-    else this.push(event as In, 'live');
+    else this.push(event as In);
   }
 
   /** Re-reads the current state and pushes what the consumer has not seen. */
   async catchUp(): Promise<void> {
     if (!this.open) return;
     try {
-      for (const e of await this.policy.snapshot(true)) this.push(e, 'catch-up');
+      for (const e of await this.policy.snapshot(true)) this.push(e);
     } catch {
       // Postgres unavailable: the client's own re-read after reconnecting remains.
     }
   }
 
-  private push(event: In, from: 'live' | 'snapshot' | 'catch-up'): void {
+  private push(event: In): void {
     if (!this.open) return;
-    const value = this.policy.accept(event, from);
+    const value = this.policy.accept(event);
     if (value === null) return;
     const resolve = this.waiting.shift();
     if (resolve) resolve({ value, done: false });
