@@ -110,14 +110,25 @@ describe('two instances, one shard frozen and thawed (health checks by hand)', (
     expect(deadB.epoch).toBe(deadA.epoch);
   });
 
-  it('a driver record left on the fallback shard during one outage is not read back at the next', async () => {
-    const records = new DriverRecords(a, database.db, { recordTtlMs: 3_600_000, reconcileIntervalMs: 3_000, location: { ratePerS: 1_000, burst: 1_000 } });
+  const RECORD_POLICY = { recordTtlMs: 3_600_000, reconcileIntervalMs: 3_000, location: { ratePerS: 1_000, burst: 1_000 } };
+  /** A driver id whose record's home is the first shard (the one these tests freeze). */
+  const driverHomedOnFirstShard = (prefix: string) => {
     let driverId = '';
-    do driverId = uniqueId('fb');
+    do driverId = uniqueId(prefix);
     while (a.ranked(driverRoute(driverId))[0] !== a.shards[0]);
+    return driverId;
+  };
+  /** That driver's location pings, in order, through one instance's records. */
+  const pingsOf = (records: DriverRecords, driverId: string) => {
     const at = { lat: 12.97, lng: 77.59 };
     let t = Date.now();
-    const ping = () => records.ping(driverId, { recordedAt: ++t, region: regionOf(at.lat, at.lng), ...at, dutyIfNew: 'AVAILABLE' });
+    return () => records.ping(driverId, { recordedAt: ++t, region: regionOf(at.lat, at.lng), ...at, dutyIfNew: 'AVAILABLE' });
+  };
+
+  it('a driver record left on the fallback shard during one outage is not read back at the next', async () => {
+    const records = new DriverRecords(a, database.db, RECORD_POLICY);
+    const driverId = driverHomedOnFirstShard('fb');
+    const ping = pingsOf(records, driverId);
 
     servers[0]!.pause();
     await checks(a, 2);
@@ -144,14 +155,9 @@ describe('two instances, one shard frozen and thawed (health checks by hand)', (
   // Postgres (FREE); the other, not yet failed over, had a reservation waiting in the frozen
   // home shard, which ran it on the thaw.
   it('a reservation waiting in a frozen home shard and one on the fallback shard never both succeed', async () => {
-    const policy = { recordTtlMs: 3_600_000, reconcileIntervalMs: 3_000, location: { ratePerS: 1_000, burst: 1_000 } };
-    const [recordsA, recordsB] = [new DriverRecords(a, database.db, policy), new DriverRecords(b, database.db, policy)];
-    let driverId = '';
-    do driverId = uniqueId('thaw');
-    while (a.ranked(driverRoute(driverId))[0] !== a.shards[0]);
-    const at = { lat: 12.97, lng: 77.59 };
-    let t = Date.now();
-    const ping = () => recordsA.ping(driverId, { recordedAt: ++t, region: regionOf(at.lat, at.lng), ...at, dutyIfNew: 'AVAILABLE' });
+    const [recordsA, recordsB] = [new DriverRecords(a, database.db, RECORD_POLICY), new DriverRecords(b, database.db, RECORD_POLICY)];
+    const driverId = driverHomedOnFirstShard('thaw');
+    const ping = pingsOf(recordsA, driverId);
     await ping(); // the driver's socket is on A; the record on its home shard is FREE
     await eventually(async () => expect((await recordsA.inspect(driverId)).fields.state).toBe('FREE'), 5_000);
 
