@@ -187,6 +187,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
 /** Stops the loops (waiting for rounds under way) and closes every connection. */
 export async function closeServices(services: Services): Promise<void> {
   services.locations.stop();
+  services.records.stop();
   services.sockets.stop();
   services.tracking.stop();
   await services.reconciler.stop();

@@ -180,6 +180,31 @@ describe('two instances, one shard frozen and thawed (health checks by hand)', (
     await eventually(async () => expect((await recordsA.inspect(driverId)).fields.state).toBe('FREE'), 5_000);
     await checks(a, 2);
   });
+
+  // Review of the settle wait: a freeze that one instance takes for an outage and the other does
+  // not (one check short of its misses). After the thaw the second keeps using the home shard,
+  // while the first still routes to the fallback until its good checks add up: a settle window
+  // counted from its failover alone would end meanwhile and rebuild the driver FREE there.
+  it('while a shard that was down answers again, its drivers are not rebuilt on the fallback shard', async () => {
+    const [recordsA, recordsB] = [new DriverRecords(a, database.db, RECORD_POLICY), new DriverRecords(b, database.db, RECORD_POLICY)];
+    const driverId = driverHomedOnFirstShard('split');
+    const ping = pingsOf(recordsA, driverId);
+    await ping();
+    await eventually(async () => expect((await recordsA.inspect(driverId)).fields.state).toBe('FREE'), 5_000);
+
+    servers[0]!.pause();
+    await Promise.all([checks(a, 2), checks(b, 1)]); // A fails over; B counts one miss
+    servers[0]!.resume();
+    await Promise.all([checks(a, 1), checks(b, 1)]); // B: fine again; A: one good check of the two it needs
+    expect([a.shards[0]!.healthy, b.shards[0]!.healthy]).toEqual([false, true]);
+    await ping(); // a new record on A's fallback shard
+    await new Promise((r) => setTimeout(r, OPTIONS.settleMs! + 500)); // past a window counted from A's failover
+    expect((await recordsA.inspect(driverId)).fields.state).toBe('UNKNOWN');
+    const reserved = [await recordsA.reserve(driverId, 'ride-from-a', 10_000), await recordsB.reserve(driverId, 'ride-from-b', 10_000)];
+    expect(reserved).toEqual([false, true]);
+    await checks(a, 1);
+    expect(a.shards[0]!.healthy).toBe(true);
+  });
 });
 
 describe('a frozen shard never passes for an empty area', () => {

@@ -81,7 +81,7 @@ export class DriverRecords {
   }
 
   /** Drivers whose record waits for its key to settle on a new owner before Postgres is read for it. */
-  private readonly waitingToSettle = new Set<string>();
+  private readonly waitingToSettle = new Map<string, NodeJS.Timeout>();
 
   /**
    * Corrects the record from Postgres now, or once its key has settled after changing owner
@@ -92,18 +92,25 @@ export class DriverRecords {
    * Postgres may be down: the record then stays as it is, and the next ping tries again.
    */
   private async correctWhenSettled(driverId: string, state: DispatchState, ride: string, since: string): Promise<void> {
-    const waitMs = this.router.unsettledForMs(driverRoute(driverId));
-    if (waitMs <= 0) {
-      await this.correctFromDb(driverId, state, ride, since).catch(() => {});
-      return;
-    }
-    if (this.waitingToSettle.has(driverId)) return;
-    this.waitingToSettle.add(driverId);
+    const route = driverRoute(driverId);
+    const waitMs = this.router.unsettledForMs(route);
+    // Settled when Postgres is asked, and still when the answer is written (the key may move while
+    // the read waits for its batch): else the correction waits again.
+    const settled = waitMs <= 0 && (await this.correctFromDb(driverId, state, ride, since, () => this.router.unsettledForMs(route) <= 0).catch(() => true));
+    if (settled || this.waitingToSettle.has(driverId)) return;
     // The correction compares what this ping saw, so a record changed meanwhile is left alone.
-    setTimeout(() => {
+    const timer = setTimeout(() => {
       this.waitingToSettle.delete(driverId);
       void this.correctWhenSettled(driverId, state, ride, since);
-    }, waitMs).unref();
+    }, Math.max(waitMs, 100));
+    timer.unref();
+    this.waitingToSettle.set(driverId, timer);
+  }
+
+  /** Drops the corrections still waiting for a move to settle (the instance is stopping). */
+  stop(): void {
+    for (const timer of this.waitingToSettle.values()) clearTimeout(timer);
+    this.waitingToSettle.clear();
   }
 
   /** Records the driver's duty; returns the region the driver is indexed in ('' when none). */
@@ -190,14 +197,16 @@ export class DriverRecords {
   /**
    * Rebuilds or corrects the record's dispatch state from Postgres, unless it changed meanwhile
    * (`seenSince`: the hold's stamp as seen, so a hold taken again for the same ride is left alone).
+   * False when nothing was written because `stillWanted` said no once Postgres had answered.
    */
-  async correctFromDb(driverId: string, seenState: DispatchState, seenRide: string, seenSince = ''): Promise<boolean> {
+  async correctFromDb(driverId: string, seenState: DispatchState, seenRide: string, seenSince = '', stillWanted: () => boolean = () => true): Promise<boolean> {
     const truth = await this.truthOf(driverId);
-    if (truth.state === seenState && truth.rideId === seenRide) return false;
-    const reply = await this.router.write(driverRoute(driverId), (redis, tag) =>
+    if (truth.state === seenState && truth.rideId === seenRide) return true;
+    if (!stillWanted()) return false;
+    await this.router.write(driverRoute(driverId), (redis, tag) =>
       redis.correct(driverKey(driverId, tag), seenState, seenRide, truth.state, truth.rideId, truth.holdMs ?? '', seenSince),
     );
-    return Number(reply) === 1;
+    return true;
   }
 
   /**

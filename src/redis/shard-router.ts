@@ -204,6 +204,13 @@ export class ShardRouter implements Router {
     if (settleMs <= 0) return 0;
     this.pruneMemberships();
     const ranked = this.ranked(key);
+    // A shard ranked above the owner that answers again while still down here may already serve
+    // the key for an instance that never saw it down, or that saw it back sooner: wait until it is
+    // back here too (then the move back starts its own window).
+    for (const shard of ranked) {
+      if (shard.healthy) break;
+      if (shard.successes > 0) return settleMs;
+    }
     const ownerIn = (m: Membership) => ranked.find((s) => m.healthy.has(s.name));
     const now = Date.now();
     let wait = 0;
