@@ -93,11 +93,15 @@ export class DriverRecords {
    */
   private async correctWhenSettled(driverId: string, state: DispatchState, ride: string, since: string): Promise<void> {
     const route = driverRoute(driverId);
+    const settled = () => this.router.unsettledForMs(route) <= 0;
+    if (settled()) {
+      // Still settled when the answer is written (the key may move while the read waits for its
+      // batch), or the correction waits again. Postgres down: the next ping tries again.
+      const done = await this.correctFromDb(driverId, state, ride, since, settled).catch(() => true);
+      if (done) return;
+    }
+    if (this.waitingToSettle.has(driverId)) return;
     const waitMs = this.router.unsettledForMs(route);
-    // Settled when Postgres is asked, and still when the answer is written (the key may move while
-    // the read waits for its batch): else the correction waits again.
-    const settled = waitMs <= 0 && (await this.correctFromDb(driverId, state, ride, since, () => this.router.unsettledForMs(route) <= 0).catch(() => true));
-    if (settled || this.waitingToSettle.has(driverId)) return;
     // The correction compares what this ping saw, so a record changed meanwhile is left alone.
     const timer = setTimeout(() => {
       this.waitingToSettle.delete(driverId);
