@@ -23,7 +23,12 @@ export interface BenchReport {
   memory?: MemoryResult;
   storm?: StormResult;
   costs?: CostResult;
-  profiles?: { ingest: Array<{ bucket: string; percent: number }>; match: Array<{ bucket: string; percent: number }> };
+  profiles?: {
+    ingest: Array<{ bucket: string; percent: number }>;
+    match: Array<{ bucket: string; percent: number }>;
+    /** Absent in reports from before it was profiled. */
+    storm?: Array<{ bucket: string; percent: number }>;
+  };
 }
 
 /** Issue 15's targets (ingest per second and search from earlier issues). `better` says which way is good. */
@@ -260,7 +265,8 @@ export function renderReport(r: BenchReport, chartFile?: string): { markdown: st
       : []),
     ...(r.costs ? [costTable(r), ''] : []),
     ...(r.profiles
-      ? ['## Where the server time goes', '', profile('Ingest (updateDriverLocation over graphql-ws)', r.profiles.ingest), '', profile(`Matching (requestRide at ${r.settings.rideRate}/s, probes accepting)`, r.profiles.match), '']
+      ? ['## Where the server time goes', '', profile('Ingest (updateDriverLocation over graphql-ws)', r.profiles.ingest), '', profile(`Matching (requestRide at ${r.settings.rideRate}/s, probes accepting)`, r.profiles.match), '',
+        ...(r.profiles.storm ? [profile(`Reconnect storm (${r.settings.stormDrivers} drivers connecting, subscribing, first location)`, r.profiles.storm), ''] : [])]
       : []),
     '## Settings',
     '',

@@ -138,7 +138,7 @@ describe('liveness, moves and sweeping (acceptance 2)', () => {
     const states = stack.services.records;
     const state = () => stack.services.router.owner(`driver:${d!.id}`).redis.hget(driverKey(d!.id), 'state');
     await eventually(async () => (await state()) === 'FREE');
-    expect(await states.reserve(d!.id, 'ride-x', 60_000)).toBe(true);
+    expect(await states.reserve(d!.id, 'ride-x', 60_000)).toBe('reserved');
     await report(stack.services, d!, center, Date.now() - 100);
     expect(await state()).toBe('OFFERED');
     await states.assign(d!.id, 'ride-x');

@@ -208,10 +208,11 @@ describe('reserve.lua, release.lua, assign.lua, correct.lua', () => {
     expect(await redis.hget(K, 'state')).toBe('FREE');
   });
 
-  it('refuses UNKNOWN, OFFLINE, ON_RIDE and missing drivers', async () => {
-    expect(await reserve('r')).toBe(0);
+  it('refuses OFFLINE and ON_RIDE drivers, and says when it does not know the driver yet (missing, UNKNOWN)', async () => {
+    expect(await reserve('r')).toBe(2);
     await redis.hset(K, 'state', 'UNKNOWN');
-    expect(await reserve('r')).toBe(0);
+    expect(await reserve('r')).toBe(2);
+    expect(await redis.hget(K, 'state')).toBe('UNKNOWN');
     await redis.hset(K, 'state', 'FREE', 'duty', 'OFFLINE');
     expect(await reserve('r')).toBe(0);
     await redis.hset(K, 'state', 'ON_RIDE', 'duty', 'AVAILABLE');

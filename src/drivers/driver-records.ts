@@ -15,6 +15,7 @@ import type { DriverDuty } from '../generated/prisma/enums.ts';
 import { TRIP_STATUSES } from '../match/ride-status.ts';
 import { driverKey, driverRoute } from '../redis/keys.ts';
 import type { Router } from '../redis/router.ts';
+import { HOLD_SETTLE_MS } from './hold-timing.ts';
 
 export type DispatchState = 'UNKNOWN' | 'FREE' | 'OFFERED' | 'ON_RIDE';
 
@@ -40,8 +41,9 @@ export interface PingResult {
   ride: string;
 }
 
-/** A reservation or assignment younger than this may not be in Postgres yet: never "corrected". */
-export const HOLD_SETTLE_MS = 2_000;
+export type Reservation = 'reserved' | 'busy' | 'unknown';
+/** reserve.lua's replies. */
+const RESERVATIONS: Record<number, Reservation> = { 0: 'busy', 1: 'reserved', 2: 'unknown' };
 
 export class DriverRecords {
   constructor(
@@ -122,10 +124,13 @@ export class DriverRecords {
     return String(await this.router.write(driverRoute(driverId), (redis, tag) => redis.setDuty(driverKey(driverId, tag), duty, this.policy.recordTtlMs)));
   }
 
-  /** True when the driver is now reserved for this ride's offer, for `forMs` (Redis' clock). */
-  async reserve(driverId: string, rideId: string, forMs: number): Promise<boolean> {
+  /**
+   * Holds the driver for one ride's offer, for `forMs` (Redis' clock). 'unknown': the record's state is not known yet (a new
+   * record, waiting to be rebuilt from Postgres), so the driver may well be free in a moment.
+   */
+  async reserve(driverId: string, rideId: string, forMs: number): Promise<Reservation> {
     const reply = await this.router.write(driverRoute(driverId), (redis, tag) => redis.reserve(driverKey(driverId, tag), rideId, forMs));
-    return Number(reply) === 1;
+    return RESERVATIONS[Number(reply)] ?? 'busy';
   }
 
   async release(driverId: string, rideId: string): Promise<void> {

@@ -2,7 +2,8 @@
 // the ride in Redis (a driver holds at most one live offer). Redis only: callers run this
 // outside any Postgres transaction.
 import type { MatchPolicy } from '../config.ts';
-import { HOLD_SETTLE_MS, type DriverRecords } from '../drivers/driver-records.ts';
+import type { DriverRecords, Reservation } from '../drivers/driver-records.ts';
+import { PICK_WITHIN_MS } from '../drivers/hold-timing.ts';
 import type { Ride } from '../generated/prisma/client.ts';
 import type { Candidate, LocationIndex } from '../geo/location-index.ts';
 
@@ -10,12 +11,14 @@ import type { Candidate, LocationIndex } from '../geo/location-index.ts';
 const FIRST_SEARCH_RADIUS_KM = 0.5;
 /** A reservation outlives its offer a little, so it is never free while the offer is live. */
 const RESERVATION_MARGIN_MS = 1_000;
-/**
- * No new Redis step starts once the first reservation is this old: its offer must be in Postgres
- * before the ping path judges the hold settled (HOLD_SETTLE_MS) and, finding no offer there,
- * frees the driver for another ride. A step already under way can still take a command timeout.
- */
-const STEPS_AFTER_FIRST_RESERVATION_MS = HOLD_SETTLE_MS / 4;
+
+/** Drivers were found, but none could be reserved yet: their state is not known (see pick). */
+export class DriversNotKnownYetError extends Error {
+  override name = 'DriversNotKnownYetError';
+  constructor(drivers: number) {
+    super(`${drivers} driver(s) found whose state is not known yet`);
+  }
+}
 
 export type RideToMatch = Pick<Ride, 'id' | 'pickupLat' | 'pickupLng' | 'carType' | 'paymentMethod' | 'minDriverRating'>;
 
@@ -34,18 +37,22 @@ export class DriverPicker {
   /**
    * The nearest eligible drivers at this radius, each reserved for this ride (nearest first).
    * Throws ShardTimeoutError when the area's shard did not answer (so nobody mistakes it for an
-   * empty area). `deadline` (performance.now() ms): no new Redis step starts after it, so a slow
-   * driver shard costs the caller one command timeout, not one per batch; nor once the first
-   * reservation is STEPS_AFTER_FIRST_RESERVATION_MS old, whatever the deadline (rounds have none).
+   * empty area), and DriversNotKnownYetError when drivers were found but none could be reserved
+   * because their state is not known yet (a record waiting to be rebuilt after a shard moved, or
+   * a reply that did not come back): not an empty area either. `deadline` (performance.now() ms):
+   * no new Redis step starts after it, so a slow driver shard costs the caller one command
+   * timeout, not one per batch. Whatever the deadline (rounds have none), the pick is over once
+   * its first reservation is PICK_WITHIN_MS old, replies still out included.
    */
   async pick(ride: RideToMatch, radiusKm: number, exclude: Set<string>, deadline = Infinity): Promise<Candidate[]> {
     const wanted = this.policy.batchSize;
     const holdMs = this.policy.roundTimeoutMs + RESERVATION_MARGIN_MS;
     const picked: Candidate[] = [];
     let batches = 0;
+    let notKnownYet = 0;
     let firstReservedAt = Infinity;
     // The first reservations always go out: a search that answered late is not thrown away.
-    const late = () => batches > 0 && performance.now() >= Math.min(deadline, firstReservedAt + STEPS_AFTER_FIRST_RESERVATION_MS);
+    const late = () => batches > 0 && performance.now() >= Math.min(deadline, firstReservedAt + PICK_WITHIN_MS);
     for (let attempt = 0; attempt < 3 && picked.length < wanted && !late(); attempt++) {
       const limit = (wanted - picked.length) * 2 + 3;
       const candidates = await this.locations.search({
@@ -67,13 +74,36 @@ export class DriverPicker {
         queue = queue.slice(batch.length);
         batches += 1;
         const sentAt = performance.now();
-        const ok = await Promise.all(batch.map((c) => this.records.reserve(c.driverId, ride.id, holdMs).catch(() => false)));
-        batch.forEach((c, i) => ok[i] && picked.push(c));
-        if (ok.includes(true)) firstReservedAt = Math.min(firstReservedAt, sentAt);
+        const answers = await this.reserveBatch(ride.id, batch, holdMs, Math.min(firstReservedAt, sentAt) + PICK_WITHIN_MS);
+        batch.forEach((c, i) => answers[i] === 'reserved' && picked.push(c));
+        notKnownYet += answers.filter((a) => a === 'unknown').length;
+        if (answers.includes('reserved')) firstReservedAt = Math.min(firstReservedAt, sentAt);
       }
       if (candidates.length < limit) break; // the area has no more drivers that fit
     }
+    if (picked.length === 0 && notKnownYet > 0) throw new DriversNotKnownYetError(notKnownYet);
     return picked.sort((a, b) => a.distanceKm - b.distanceKm);
+  }
+
+  /**
+   * Reserves a batch, waiting for replies until `cutAt` at most (a slow shard may take a whole
+   * command timeout). A reply still out then counts as 'unknown', and if it comes back reserved
+   * later that reservation is given back: its driver is not in this round.
+   */
+  private async reserveBatch(rideId: string, batch: Candidate[], holdMs: number, cutAt: number): Promise<Reservation[]> {
+    const replies = batch.map((c) => this.records.reserve(c.driverId, rideId, holdMs).catch((): Reservation => 'unknown'));
+    const answers: Array<Reservation | null> = batch.map(() => null);
+    const all = Promise.all(replies.map((reply, i) => reply.then((answer) => void (answers[i] = answer))));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, cutAt - performance.now()))))]);
+    clearTimeout(timer);
+    return answers.map((answer, i) => {
+      if (answer !== null) return answer;
+      void replies[i]!.then(async (late) => {
+        if (late === 'reserved') await this.release(rideId, [batch[i]!]);
+      });
+      return 'unknown';
+    });
   }
 
   /** Gives reservations back (the round they were for did not happen). */

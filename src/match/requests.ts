@@ -102,7 +102,7 @@ export class RideRequests {
     const deadline = performance.now() + REQUEST_REDIS_BUDGET_MS;
     let searched = true;
     const picked = await picker.pick(ride, radiusKm, new Set(), deadline).catch((err) => {
-      log.warn({ err, rideId: ride.id }, 'round 1 search failed; the round loop retries');
+      log.warn({ err, rideId: ride.id }, 'round 1 found no driver it could reserve or read; the round loop retries');
       searched = false;
       return [];
     });

@@ -12,6 +12,7 @@ import type { Ride, RideOffer } from '../generated/prisma/client.ts';
 import type { Candidate } from '../geo/location-index.ts';
 import type { Logger } from '../logger.ts';
 import { NoHealthyShardError, ShardTimeoutError } from '../redis/router.ts';
+import { DriversNotKnownYetError } from './driver-picker.ts';
 import { History } from './history.ts';
 import { silenceCheckMs, type MatchDeps } from './deps.ts';
 import { toRideView } from './ride-view.ts';
@@ -25,6 +26,8 @@ interface SearchPlan {
   log: Logger;
   everOffered: boolean;
   exclude: Set<string>;
+  /** Drivers found whose state is not known yet defer the round (see check), until this is false. */
+  mayWaitForUnknownDrivers: boolean;
 }
 
 export class RoundScheduler {
@@ -73,16 +76,24 @@ export class RoundScheduler {
         return null;
       }
       await tx.ride.update({ where: { id: rideId }, data: { nextCheckAt: new Date(now.getTime() + SEARCH_LEASE_MS) } });
-      return { ride, log, everOffered: offers.length > 0, exclude: new Set(offers.map((o) => o.driverId)) };
+      const searchingForMs = now.getTime() - (ride.dispatchedAt ?? ride.requestedAt).getTime();
+      return {
+        ride,
+        log,
+        everOffered: offers.length > 0,
+        exclude: new Set(offers.map((o) => o.driverId)),
+        mayWaitForUnknownDrivers: searchingForMs < policy.maxRounds * policy.roundTimeoutMs,
+      };
     });
     if (!plan) return false;
     try {
       return await this.startNextRound(plan);
     } catch (err) {
-      // The area's shard did not answer: not an empty area. The search lease set above brings
-      // the ride back to a poller shortly; no round was used up.
-      if (err instanceof ShardTimeoutError || err instanceof NoHealthyShardError) {
-        log.info({ rideId, err: err.message }, 'round deferred: drivers could not be searched');
+      // The area's shard did not answer, or the drivers found there are not known yet (their
+      // records wait for a shard's move to settle): not an empty area. The search lease set above
+      // brings the ride back to a poller shortly; no round was used up.
+      if (err instanceof ShardTimeoutError || err instanceof NoHealthyShardError || err instanceof DriversNotKnownYetError) {
+        log.info({ rideId, err: err.message }, 'round deferred: drivers could not be searched or reserved');
         return false;
       }
       throw err;
@@ -98,7 +109,12 @@ export class RoundScheduler {
     while (round < policy.maxRounds && picked.length === 0) {
       round += 1;
       radiusKm = picker.radiusForRound(round);
-      picked = await picker.pick(plan.ride, radiusKm, plan.exclude);
+      picked = await picker.pick(plan.ride, radiusKm, plan.exclude).catch((err) => {
+        // Waiting for drivers to become known is bounded by the rounds' own time: past it, they
+        // count as none, so the ride still ends within its rounds' deadline.
+        if (err instanceof DriversNotKnownYetError && !plan.mayWaitForUnknownDrivers) return [];
+        throw err;
+      });
       if (picked.length === 0) empty.push({ round, radiusKm });
     }
 

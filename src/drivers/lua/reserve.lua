@@ -2,11 +2,13 @@
 --
 -- KEYS[1] drv:{<driverId>}
 -- ARGV[1] rideId, ARGV[2] how long the reservation holds (ms; stamped with this server's clock)
--- Returns 1 when reserved (or already reserved for this ride), 0 when the driver is busy, offline,
--- or has no record here (not heard from since this shard took over the driver).
+-- Returns 1 when reserved (or already reserved for this ride), 0 when the driver is busy or
+-- offline, 2 when this shard does not know the driver's state yet (no record: not heard from since
+-- this shard took over the driver; or UNKNOWN: waiting to be rebuilt from Postgres).
 local r = redis.call('HMGET', KEYS[1], 'state', 'ride', 'until', 'duty')
 local state, ride, expiry, duty = r[1], r[2], tonumber(r[3]), r[4]
-if not state or duty == 'OFFLINE' then return 0 end
+if not state or state == 'UNKNOWN' then return 2 end
+if duty == 'OFFLINE' then return 0 end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 if state == 'OFFERED' and ride == ARGV[1] then

@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { HOLD_SETTLE_MS } from '../../drivers/driver-records.ts';
+import { HOLD_SETTLE_MS } from '../../drivers/hold-timing.ts';
 import { CallLog, SLOW_MUTATION_MS, type FailedCall } from './call-log.ts';
 import { CHAOS_JWT_SECRET, CHAOS_KNOBS, Cluster } from './cluster.ts';
 import { FAULT_KINDS, planFaults, runFaults, seededRandom, type FaultKind, type InjectedFault } from './faults.ts';
