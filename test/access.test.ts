@@ -202,6 +202,16 @@ const CASES: Case[] = [
   },
   { doc: 'mutation($id: ID!) { forceCancelRide(rideId: $id, reason: "check") { id } }', vars: () => onTaken, at: 'ASSIGNED', expect: { admin: 'ok' }, note: 'the taken ride' },
   { doc: 'mutation($id: ID!) { forceCompleteRide(rideId: $id, reason: "check") { id } }', vars: () => onTaken, at: 'IN_PROGRESS', expect: { admin: 'ok' }, note: 'the taken ride' },
+  // Bad input to an admin operation: only an admin learns what is wrong with it; anyone else is
+  // refused before the arguments are looked at (they were validated first: BAD_USER_INPUT for all).
+  ...[
+    'mutation { upsertRider(input: { id: "", name: "N" }) { id } }',
+    'mutation { upsertDriver(input: { id: "", name: "N", carType: ECONOMY, paymentPreference: ANY, rating: 4.5, vehicle: "Grey Ertiga" }) { id } }',
+    'mutation { suspendDriver(driverId: "", reason: "check") { id } }',
+    'mutation { reinstateDriver(driverId: "") { id } }',
+    'mutation($id: ID!) { forceCancelRide(rideId: $id, reason: " ") { id } }',
+    'mutation($id: ID!) { forceCompleteRide(rideId: $id, reason: " ") { id } }',
+  ].map((doc): Case => ({ doc, vars: () => onTaken, expect: { admin: 'BAD_USER_INPUT' }, note: 'bad input' })),
 ];
 
 /** Puts the taken ride in this status, as if its trip had got that far (the default: ASSIGNED, not started). */

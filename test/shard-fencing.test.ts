@@ -232,31 +232,12 @@ describe('a frozen shard never passes for an empty area', () => {
   // out batch after batch, the first driver's hold grew older than HOLD_SETTLE_MS before the
   // round's offers could be stored, and the ping path frees a settled hold Postgres has no offer for.
   it('a round whose drivers’ shard times out batch after batch stops picking while its first reservation is young', async () => {
-    const pickup = { lat: 48.8566, lng: 2.3522 };
-    const router = stack.services.router;
-    const regionOwner = router.owner(regionRoute(regionOf(pickup.lat, pickup.lng)));
-    const frozenShard = router.shards.find((s) => s !== regionOwner)!;
-    const idOn = (wanted: (owner: typeof frozenShard) => boolean) => {
-      let id = '';
-      do id = uniqueId('slow');
-      while (!wanted(router.owner(driverRoute(id))));
-      return id;
-    };
-    const nearest = idOn((o) => o !== frozenShard);
-    const slow = Array.from({ length: 30 }, () => idOn((o) => o === frozenShard));
-    const profiles = await registerDrivers(stack.services, [nearest, ...slow].map((id) => ({ id })));
-    for (const [i, d] of profiles.entries()) await report(stack.services, d, offset(pickup.lat, pickup.lng, 0.05 + 0.01 * i));
-    const picker = new DriverPicker(stack.services.locations, stack.services.records, { ...stack.services.config.match, batchSize: 5 });
-    const ride = { id: randomUUID(), pickupLat: pickup.lat, pickupLng: pickup.lng, carType: 'ECONOMY' as const, paymentMethod: 'CARD' as const, minDriverRating: null };
-
-    const frozen = stack.shards[router.shards.indexOf(frozenShard)]!;
+    const { nearest, picker, ride, frozen } = await nearestAndSlowDrivers(stack, { lat: 48.8566, lng: 2.3522 }, 30);
     frozen.pause();
     try {
       const picked = await picker.pick(ride, 3, new Set()); // a round's call: no deadline
       expect(picked.map((c) => c.driverId)).toEqual([nearest]);
-      const { fields } = await stack.services.records.inspect(nearest);
-      const [seconds, micros] = await router.owner(driverRoute(nearest)).redis.time();
-      const holdAgeMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Number(fields.since);
+      const { fields, holdAgeMs } = await holdOf(stack, nearest);
       expect(fields).toMatchObject({ state: 'OFFERED', ride: ride.id });
       expect(holdAgeMs).toBeLessThan(HOLD_SETTLE_MS); // not yet judged settled: the offer has time to be stored
     } finally {
@@ -349,6 +330,41 @@ describe('a frozen shard never passes for an empty area', () => {
     expect(ended.endReason).toBe(`no available driver within ${match.radiusCapKm} km`);
     await markUnknown([driver!.id], 'FREE');
   });
+
+  // Chaos run chaos-2026-12-03T143247: the early NO_DRIVERS_AVAILABLE left after the deferral
+  // above came at a shard's kill. The area's regions moved to a shard that had none of its drivers
+  // yet (they pinged in over the next seconds), and a round that found nobody there was empty.
+  // Last in this block: the killed shard's return moves regions back.
+  it('a ride requested just after its area’s shard was killed stays SEARCHING until the drivers ping in', async () => {
+    const pickup = { lat: 40.4168, lng: -3.7038 };
+    const router = stack.services.router;
+    const profiles = await registerDrivers(stack.services, Array.from({ length: 2 }, () => ({ id: uniqueId('kill') })));
+    const at = profiles.map((_, i) => offset(pickup.lat, pickup.lng, 0.1 * (i + 1)));
+    for (const [i, d] of profiles.entries()) await report(stack.services, d, at[i]!);
+    const owner = router.owner(regionRoute(regionOf(pickup.lat, pickup.lng)));
+    const killed = stack.shards[router.shards.indexOf(owner)]!;
+    await killed.kill();
+    try {
+      await eventually(async () => router.owner(regionRoute(regionOf(pickup.lat, pickup.lng))) !== owner, 5_000);
+      const riderId = uniqueId('rider');
+      await registerRider(stack.services, riderId);
+      const ride = await stack.services.requests.request(riderId, { pickup, dropoff: offset(pickup.lat, pickup.lng, 2), carType: 'ECONOMY', paymentMethod: 'CARD' });
+      expect(ride.status).toBe('SEARCHING');
+      await new Promise((r) => setTimeout(r, 1_000));
+      // Old code: NO_DRIVERS_AVAILABLE at once, the new shard having none of the area's drivers yet.
+      expect((await stack.services.db.ride.findUniqueOrThrow({ where: { id: ride.id } })).status).toBe('SEARCHING');
+
+      const pingAll = () => Promise.all(profiles.map((d, i) => report(stack.services, d, at[i]!).catch(() => {})));
+      const offers = await eventually(async () => {
+        await pingAll(); // the drivers' next pings: their records are rebuilt once the move settles
+        const rows = await stack.services.db.rideOffer.findMany({ where: { rideId: ride.id } });
+        return rows.length > 0 ? rows : null;
+      }, 15_000);
+      expect(offers!.every((o) => profiles.some((p) => p.id === o.driverId))).toBe(true);
+    } finally {
+      await killed.start();
+    }
+  });
 });
 
 // Review of the pick's cutoff: a step that started before it still waited out a whole command
@@ -365,33 +381,14 @@ describe('a pick is over once its first reservation is young, whatever the comma
   });
 
   it('replies still out at the cutoff are not waited for, and what they reserved is given back', async () => {
-    const pickup = { lat: 45.4642, lng: 9.19 };
-    const router = stack.services.router;
-    const regionOwner = router.owner(regionRoute(regionOf(pickup.lat, pickup.lng)));
-    const frozenShard = router.shards.find((s) => s !== regionOwner)!;
-    const idOn = (onFrozen: boolean) => {
-      let id = '';
-      do id = uniqueId('cut');
-      while ((router.owner(driverRoute(id)) === frozenShard) !== onFrozen);
-      return id;
-    };
-    const nearest = idOn(false);
-    const slow = Array.from({ length: 4 }, () => idOn(true));
-    const profiles = await registerDrivers(stack.services, [nearest, ...slow].map((id) => ({ id })));
-    for (const [i, d] of profiles.entries()) await report(stack.services, d, offset(pickup.lat, pickup.lng, 0.05 + 0.01 * i));
     // One batch holds all five: the nearest answers at once, the other four wait in the frozen shard.
-    const picker = new DriverPicker(stack.services.locations, stack.services.records, { ...stack.services.config.match, batchSize: 5 });
-    const ride = { id: randomUUID(), pickupLat: pickup.lat, pickupLng: pickup.lng, carType: 'ECONOMY' as const, paymentMethod: 'CARD' as const, minDriverRating: null };
-
-    const frozen = stack.shards[router.shards.indexOf(frozenShard)]!;
+    const { nearest, slow, picker, ride, frozen } = await nearestAndSlowDrivers(stack, { lat: 45.4642, lng: 9.19 }, 4);
     frozen.pause();
     let picked;
     let holdAgeMs;
     try {
       picked = await picker.pick(ride, 3, new Set());
-      const { fields } = await stack.services.records.inspect(nearest);
-      const [seconds, micros] = await router.owner(driverRoute(nearest)).redis.time();
-      holdAgeMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Number(fields.since);
+      ({ holdAgeMs } = await holdOf(stack, nearest));
     } finally {
       frozen.resume();
     }
@@ -407,3 +404,34 @@ describe('a pick is over once its first reservation is young, whatever the comma
     await picker.release(ride.id, picked);
   });
 });
+
+/**
+ * A pick's set-up: the nearest driver on a healthy shard and `slowCount` more behind it whose
+ * records live on `frozen`, a shard other than the area's (the test freezes it), and a picker
+ * that takes five drivers a batch.
+ */
+async function nearestAndSlowDrivers(stack: Stack, pickup: { lat: number; lng: number }, slowCount: number) {
+  const router = stack.services.router;
+  const regionOwner = router.owner(regionRoute(regionOf(pickup.lat, pickup.lng)));
+  const frozenShard = router.shards.find((s) => s !== regionOwner)!;
+  const idOn = (onFrozen: boolean) => {
+    let id = '';
+    do id = uniqueId('slow');
+    while ((router.owner(driverRoute(id)) === frozenShard) !== onFrozen);
+    return id;
+  };
+  const nearest = idOn(false);
+  const slow = Array.from({ length: slowCount }, () => idOn(true));
+  const profiles = await registerDrivers(stack.services, [nearest, ...slow].map((id) => ({ id })));
+  for (const [i, d] of profiles.entries()) await report(stack.services, d, offset(pickup.lat, pickup.lng, 0.05 + 0.01 * i));
+  const picker = new DriverPicker(stack.services.locations, stack.services.records, { ...stack.services.config.match, batchSize: 5 });
+  const ride = { id: randomUUID(), pickupLat: pickup.lat, pickupLng: pickup.lng, carType: 'ECONOMY' as const, paymentMethod: 'CARD' as const, minDriverRating: null };
+  return { nearest, slow, picker, ride, frozen: stack.shards[router.shards.indexOf(frozenShard)]! };
+}
+
+/** The driver's record, and how old its hold is by its shard's clock. */
+async function holdOf(stack: Stack, driverId: string) {
+  const { fields } = await stack.services.records.inspect(driverId);
+  const [seconds, micros] = await stack.services.router.owner(driverRoute(driverId)).redis.time();
+  return { fields, holdAgeMs: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Number(fields.since) };
+}

@@ -133,6 +133,15 @@ export class LocationIndex {
   }
 
   /**
+   * Whether a region the circle touches changed shard within one driver TTL: its new shard has
+   * only the drivers that pinged since (every live driver does within the TTL), so finding none
+   * there does not mean there are none.
+   */
+  refilling(lat: number, lng: number, radiusKm: number): boolean {
+    return regionsWithin(lat, lng, radiusKm).some((region) => this.router.movedWithin(regionRoute(region), this.options.driverTtlMs));
+  }
+
+  /**
    * The nearest live drivers that fit, across every region (and shard) the search circle touches.
    * A region whose shard is slow is left out, or with `complete` fails the search.
    */

@@ -12,12 +12,9 @@ const FIRST_SEARCH_RADIUS_KM = 0.5;
 /** A reservation outlives its offer a little, so it is never free while the offer is live. */
 const RESERVATION_MARGIN_MS = 1_000;
 
-/** Drivers were found, but none could be reserved yet: their state is not known (see pick). */
+/** No driver could be reserved, but that may change in a moment: not an empty area (see pick). */
 export class DriversNotKnownYetError extends Error {
   override name = 'DriversNotKnownYetError';
-  constructor(drivers: number) {
-    super(`${drivers} driver(s) found whose state is not known yet`);
-  }
 }
 
 export type RideToMatch = Pick<Ride, 'id' | 'pickupLat' | 'pickupLng' | 'carType' | 'paymentMethod' | 'minDriverRating'>;
@@ -37,9 +34,10 @@ export class DriverPicker {
   /**
    * The nearest eligible drivers at this radius, each reserved for this ride (nearest first).
    * Throws ShardTimeoutError when the area's shard did not answer (so nobody mistakes it for an
-   * empty area), and DriversNotKnownYetError when drivers were found but none could be reserved
-   * because their state is not known yet (a record waiting to be rebuilt after a shard moved, or
-   * a reply that did not come back): not an empty area either. `deadline` (performance.now() ms):
+   * empty area), and DriversNotKnownYetError when none could be reserved but the area may not be
+   * empty: drivers were found whose state is not known yet (a record waiting to be rebuilt after
+   * a shard moved, or a reply that did not come back), or the area's shard changed recently and
+   * its drivers are still pinging in. `deadline` (performance.now() ms):
    * no new Redis step starts after it, so a slow driver shard costs the caller one command
    * timeout, not one per batch. Whatever the deadline (rounds have none), the pick is over once
    * its first reservation is PICK_WITHIN_MS old, replies still out included.
@@ -81,7 +79,10 @@ export class DriverPicker {
       }
       if (candidates.length < limit) break; // the area has no more drivers that fit
     }
-    if (picked.length === 0 && notKnownYet > 0) throw new DriversNotKnownYetError(notKnownYet);
+    if (picked.length === 0 && notKnownYet > 0) throw new DriversNotKnownYetError(`${notKnownYet} driver(s) found whose state is not known yet`);
+    if (picked.length === 0 && this.locations.refilling(ride.pickupLat, ride.pickupLng, radiusKm)) {
+      throw new DriversNotKnownYetError('the area changed shard recently and its drivers are still pinging in');
+    }
     return picked.sort((a, b) => a.distanceKm - b.distanceKm);
   }
 

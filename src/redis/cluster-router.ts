@@ -138,6 +138,11 @@ export class ClusterRouter implements Router {
     return 0;
   }
 
+  /** Never: a promoted replica has its primary's data (the cluster moves slots with their keys). */
+  movedWithin(): boolean {
+    return false;
+  }
+
   /**
    * The primary serving the route key's slot. A route key `<kind>:<id>` names keys tagged `{<id>}`
    * (see keys.ts), so its slot is that of the tag.

@@ -48,6 +48,8 @@ export interface Router {
    * owner may still take effect there, and be missing from what Postgres says yet.
    */
   unsettledForMs(routeKey: string): number;
+  /** Whether the key changed owner within the last `windowMs` (its new owner may still be filling up). */
+  movedWithin(routeKey: string, windowMs: number): boolean;
   /** Called whenever a shard's (or node's) health flips. */
   onChange(listener: (shard: { name: string; healthy: boolean }) => void): void;
   /** One round of health checks (exported so tests can force one instead of waiting). */

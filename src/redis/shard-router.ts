@@ -211,13 +211,28 @@ export class ShardRouter implements Router {
       if (shard.healthy) break;
       if (shard.successes > 0) return settleMs;
     }
+    return this.untilOwnerStableFor(key, settleMs);
+  }
+
+  /**
+   * Whether the key changed owner within the last `windowMs` (at most the memberships kept:
+   * max(readWindowMs, settleMs)). A region that moved is refilled by its drivers' next pings.
+   */
+  movedWithin(key: string, windowMs: number): boolean {
+    this.pruneMemberships();
+    return this.untilOwnerStableFor(key, windowMs) > 0;
+  }
+
+  /** How long until the key has had the same owner for `windowMs` (0: it has). */
+  private untilOwnerStableFor(key: string, windowMs: number): number {
+    const ranked = this.ranked(key);
     const ownerIn = (m: Membership) => ranked.find((s) => m.healthy.has(s.name));
     const now = Date.now();
     let wait = 0;
     for (let i = 0; i + 1 < this.memberships.length; i++) {
       const ended = this.memberships[i]!;
       if (ownerIn(ended) === ownerIn(this.memberships[i + 1]!)) continue;
-      wait = Math.max(wait, ended.endedAt! + settleMs - now);
+      wait = Math.max(wait, ended.endedAt! + windowMs - now);
     }
     return wait;
   }

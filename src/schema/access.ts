@@ -44,7 +44,11 @@ export async function readableRide(ctx: GraphQLContext, rideId: string): Promise
   return ride;
 }
 
-/** An admin change, recorded in the audit log with who, what, before and after. */
+/**
+ * An admin change, recorded in the audit log with who, what, before and after. A resolver that
+ * validates its arguments first calls requireRole before that: only an admin learns what is wrong
+ * with an admin operation's arguments.
+ */
 export function audited<T>(ctx: GraphQLContext, action: string, target: string, before: () => Promise<unknown>, change: () => Promise<T>): Promise<T> {
   const admin = requireRole(ctx, 'admin');
   return ctx.services.audit.record(admin.id, action, target, before, change);

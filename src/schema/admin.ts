@@ -180,6 +180,7 @@ builder.mutationField('suspendDriver', (t) =>
       reason: t.arg.string({ required: true, description: 'Why (1-200 characters); shown to the driver.' }),
     },
     resolve: (_root, { driverId, reason }, ctx) => {
+      requireRole(ctx, 'admin');
       const id = String(driverId);
       validateId('driverId', id);
       const why = cleanText('reason', reason, 200);
@@ -194,6 +195,7 @@ builder.mutationField('reinstateDriver', (t) =>
     description: 'Admin: lift a suspension (the driver is told, and goes AVAILABLE when it chooses).',
     args: { driverId: t.arg.id({ required: true, description: 'The driver.' }) },
     resolve: (_root, { driverId }, ctx) => {
+      requireRole(ctx, 'admin');
       const id = String(driverId);
       validateId('driverId', id);
       return audited(ctx, 'reinstateDriver', `driver:${id}`, () => ctx.services.registry.driver(id), async () => (await reinstateDriver(ctx.services, id)).after);

@@ -106,6 +106,7 @@ builder.mutationField('upsertDriver', (t) =>
     description: 'Admin: register a driver or update their profile.',
     args: { input: t.arg({ type: UpsertDriverInput, required: true, description: 'The profile.' }) },
     resolve: (_root, { input }, ctx) => {
+      requireRole(ctx, 'admin');
       const id = String(input.id);
       // Before the audit entry reads the current row: Postgres refuses an id with NUL (a 500).
       validateId('id', id);
@@ -120,6 +121,7 @@ builder.mutationField('upsertRider', (t) =>
     description: 'Admin: register a rider or update their profile.',
     args: { input: t.arg({ type: UpsertRiderInput, required: true, description: 'The profile.' }) },
     resolve: (_root, { input }, ctx) => {
+      requireRole(ctx, 'admin');
       const id = String(input.id);
       // Before the audit entry reads the current row: Postgres refuses an id with NUL (a 500).
       validateId('id', id);

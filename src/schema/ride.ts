@@ -8,7 +8,7 @@ import { etaMinutes } from '../pricing/fare.ts';
 import type { RideView } from '../match/ride-view.ts';
 import type { RideUpdateEvent } from '../pubsub.ts';
 import { cleanText } from '../input.ts';
-import { audited, countAgainst, readableRide, requireDriver, requireRider } from './access.ts';
+import { audited, countAgainst, readableRide, requireDriver, requireRider, requireRole } from './access.ts';
 import { builder, type GraphQLContext } from './builder.ts';
 import { PositionRef } from './location.ts';
 import { requestLog } from './request-log.ts';
@@ -248,6 +248,7 @@ builder.mutationField('forceCancelRide', (t) =>
     description: 'Admin: cancel a live ride whatever its state (offers revoked; an assigned driver is told and freed).',
     args: { rideId: t.arg.id(OPERATOR_RIDE), reason: t.arg.string(OPERATOR_REASON) },
     resolve: (_root, { rideId, reason }, ctx) => {
+      requireRole(ctx, 'admin');
       const id = String(rideId);
       const why = cleanText('reason', reason, 200);
       return audited(ctx, 'forceCancelRide', `ride:${id}`, () => ctx.services.queries.ride(id), () => ctx.services.operators.forceCancel(ctx.identity!.id, id, why, requestLog(ctx)));
@@ -261,6 +262,7 @@ builder.mutationField('forceCompleteRide', (t) =>
     description: 'Admin: complete a trip whose driver never did (the driver is freed).',
     args: { rideId: t.arg.id(OPERATOR_RIDE), reason: t.arg.string(OPERATOR_REASON) },
     resolve: (_root, { rideId, reason }, ctx) => {
+      requireRole(ctx, 'admin');
       const id = String(rideId);
       const why = cleanText('reason', reason, 200);
       return audited(ctx, 'forceCompleteRide', `ride:${id}`, () => ctx.services.queries.ride(id), () => ctx.services.operators.forceComplete(ctx.identity!.id, id, why, requestLog(ctx)));
